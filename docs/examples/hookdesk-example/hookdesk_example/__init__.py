@@ -1,0 +1,1 @@
+"""Example plugin (placeholder until written)."""

@@ -1,0 +1,235 @@
+"""What plugins return from ``hookdesk_register_*`` hooks.
+
+Plugins declare; the kernel registers (Datasette ``register_routes``, CKAN
+``IBlueprint``). Every declaration is a frozen dataclass so the kernel can merge
+answers from several plugins without one plugin mutating another's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StatusDecl:
+    key: str
+    name: str
+    group: str = "open"  # open | closed_success | closed_failure
+    color: str = ""
+
+
+@dataclass(frozen=True)
+class PipelineDecl:
+    """Ordered statuses and the allowed (from, to) transitions between their keys.
+
+    ``transitions`` may be ``"any"`` to allow every move between distinct statuses.
+    """
+
+    key: str
+    name: str
+    statuses: Sequence[StatusDecl]
+    transitions: Sequence[tuple[str, str]] | str = "any"
+
+
+@dataclass(frozen=True)
+class TicketTypeDecl:
+    key: str
+    name: str
+    pipeline: str
+    initial_status: str | None = None  # default: the pipeline's first status
+    number_template: str = "{seq}"
+    customer_can_create: bool = True
+    order: int = 0
+    default: bool = False  # proposed as the deployment's default type
+
+
+@dataclass(frozen=True)
+class FieldDecl:
+    """A field definition (K4) a plugin contributes. ``ticket_types`` empty: all types."""
+
+    key: str
+    type: str
+    label: str
+    required: bool = False
+    help_text: str = ""
+    order: int = 100
+    shown_in_list: bool = False
+    shown_on_card: bool = True
+    shown_to_customer: bool = False
+    editable_by_customer: bool = False
+    ticket_types: Sequence[str] = ()
+    choice_list: str | None = None
+    choices: Sequence[tuple[str, str]] = ()
+    reference: str | None = None
+    max_length: int | None = None
+    storage: str = "values"
+
+
+@dataclass(frozen=True)
+class ChoiceDecl:
+    value: str
+    label: str
+    group: str = ""
+    parent: str | None = None
+    visible: bool = True
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChoiceListDecl:
+    """A dictionary with its default items; an admin may edit it later."""
+
+    key: str
+    name: str
+    items: Sequence[ChoiceDecl] = ()
+
+
+@dataclass(frozen=True)
+class PermissionDecl:
+    key: str
+    label: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RoleDecl:
+    """A role a plugin proposes; created once by sync, then owned by the admin."""
+
+    key: str
+    name: str
+    permissions: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class SettingDecl:
+    """A live option: ``key`` is namespaced ``<plugin>.<name>``."""
+
+    key: str
+    label: str
+    default: Any = None
+    type: str = "text"  # text | number | flag | choice
+    help_text: str = ""
+    choices: Sequence[tuple[str, str]] = ()
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A block on the ticket card. ``template`` is rendered with ``context``."""
+
+    key: str
+    title: str
+    template: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    order: int = 100
+    placement: str = "main"  # main | side
+
+
+@dataclass(frozen=True)
+class Button:
+    """An action button on the ticket card; ``url`` receives a POST unless ``method``."""
+
+    key: str
+    label: str
+    url: str
+    method: str = "post"
+    icon: str = ""
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class PhoneAction:
+    """An icon next to a phone number (call, SMS) — T3."""
+
+    key: str
+    label: str
+    url: str
+    icon: str = ""
+
+
+@dataclass(frozen=True)
+class TriggerConditionDecl:
+    """A condition rules can use. ``evaluate(ticket, event, params) -> bool``."""
+
+    key: str
+    label: str
+    evaluate: Callable[..., bool]
+    params: Sequence[FieldDecl] = ()
+
+
+@dataclass(frozen=True)
+class TriggerActionDecl:
+    """An action rules can run. ``run(ticket, event, params, context) -> None``.
+
+    ``side_effect`` actions (email, SMS, webhook) must go through the outbox."""
+
+    key: str
+    label: str
+    run: Callable[..., None]
+    params: Sequence[FieldDecl] = ()
+    side_effect: bool = False
+
+
+@dataclass(frozen=True)
+class EventKindDecl:
+    """An event kind a plugin records on tickets, so rules can react to it."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class NotificationChannelDecl:
+    """A way to reach a person: ``send(recipient, subject, body, context)``."""
+
+    key: str
+    label: str
+    send: Callable[..., None]
+
+
+@dataclass(frozen=True)
+class ReportDecl:
+    """A report: ``build(params) -> {"columns": [...], "rows": [...]}``."""
+
+    key: str
+    title: str
+    build: Callable[..., Mapping[str, Any]]
+    permission: str = "reports.view"
+
+
+@dataclass(frozen=True)
+class Classification:
+    """A plugin's proposal for a new ticket's category (or other values).
+
+    The kernel applies the proposal with the highest ``confidence``; ties go to
+    the plugin name that sorts first, so the outcome never depends on load order."""
+
+    values: Mapping[str, Any]
+    confidence: int = 0
+    reason: str = ""
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class ReferenceEntityDecl:
+    """An entity a ``reference`` field may point to.
+
+    ``lookup(id) -> object | None`` loads it; ``label(obj) -> str`` shows it."""
+
+    key: str
+    label: str
+    lookup: Callable[[int], Any]
+    display: Callable[[Any], str] = str
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """An entry a plugin adds to the navigation of agents or customers."""
+
+    key: str
+    label: str
+    url: str
+    audience: str = "agent"  # agent | customer
+    permission: str | None = None
+    order: int = 100

@@ -1,0 +1,37 @@
+"""Kernel tables. Plugins never alter these; they add their own prefixed tables."""
+
+from kernel.models.fields import ChoiceItem, ChoiceList, FieldDefinition
+from kernel.models.people import Customer, CustomerEmail, CustomerPhone, Role, User, user_roles
+from kernel.models.settings import Setting
+from kernel.models.tickets import (
+    Attachment,
+    Message,
+    NumberCounter,
+    Ticket,
+    TicketEvent,
+    TicketLink,
+)
+from kernel.models.workflow import Pipeline, Status, TicketType, Transition
+
+__all__ = [
+    "Attachment",
+    "ChoiceItem",
+    "ChoiceList",
+    "Customer",
+    "CustomerEmail",
+    "CustomerPhone",
+    "FieldDefinition",
+    "Message",
+    "NumberCounter",
+    "Pipeline",
+    "Role",
+    "Setting",
+    "Status",
+    "Ticket",
+    "TicketEvent",
+    "TicketLink",
+    "TicketType",
+    "Transition",
+    "User",
+    "user_roles",
+]

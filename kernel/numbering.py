@@ -1,0 +1,99 @@
+"""Ticket numbers from per-type templates (K5), e.g. ``W-{year}-{seq:05d}``.
+
+The counter key is the template rendered without ``seq`` (``W-{year}-{seq}``
+in 2026 counts under ``"W-{year}-{seq:05d}|W-2026-"``), so a yearly template
+restarts every year. The counter row is incremented with ``UPDATE ... RETURNING``
+in the transaction that creates the ticket: concurrent creators queue on the
+row lock (PostgreSQL) or the write lock (SQLite), and a rolled-back creation
+gives its number back — numbers are unique and gap-free.
+"""
+
+from __future__ import annotations
+
+import string
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, update
+
+from kernel.db import db
+from kernel.models import NumberCounter
+
+BUILTIN_VARIABLES = ("year", "month", "day", "type", "seq")
+_formatter = string.Formatter()
+
+
+class TemplateError(ValueError):
+    pass
+
+
+def parse(template: str) -> list[tuple[str, str | None, str | None]]:
+    """``[(literal, field_name, format_spec), ...]``; raises ``TemplateError``."""
+    try:
+        parts = [(lit, name, spec) for lit, name, spec, _conv in _formatter.parse(template)]
+    except ValueError as exc:
+        raise TemplateError(f"Template {template!r} is malformed: {exc}.") from exc
+    return parts
+
+
+def validate(template: str, extra_variables: tuple[str, ...] = ()) -> None:
+    """Refuse a template without exactly one ``{seq}`` or with unknown variables."""
+    if not template or len(template) > 100:
+        raise TemplateError("A numbering template needs 1 to 100 characters.")
+    parts = parse(template)
+    names = [name for _lit, name, _spec in parts if name is not None]
+    if names.count("seq") != 1:
+        raise TemplateError(f"Template {template!r} must contain {{seq}} exactly once.")
+    allowed = set(BUILTIN_VARIABLES) | set(extra_variables)
+    for name in names:
+        if name == "" or name not in allowed:
+            raise TemplateError(
+                f"Template {template!r} uses unknown variable {{{name}}}; "
+                f"allowed: {', '.join(sorted(allowed))}."
+            )
+    try:
+        render(template, {k: _sample(k) for k in allowed}, 1)
+    except (ValueError, TypeError) as exc:
+        raise TemplateError(f"Template {template!r}: {exc}.") from exc
+
+
+def _sample(name: str) -> Any:
+    return 1 if name in ("year", "month", "day", "seq") else "x"
+
+
+def render(template: str, variables: dict[str, Any], seq: int) -> str:
+    return template.format(**{**variables, "seq": seq})
+
+
+def counter_key(template: str, variables: dict[str, Any]) -> str:
+    prefix = "".join(
+        lit + ("" if name in (None, "seq") else format(variables[name], spec or ""))
+        for lit, name, spec in parse(template)
+    )
+    return f"{template}|{prefix}"[:200]
+
+
+def variables_for(type_key: str, when: datetime, extra: dict[str, Any] | None = None) -> dict:
+    base = {"year": when.year, "month": when.month, "day": when.day, "type": type_key}
+    return {**base, **(extra or {})}
+
+
+def next_number(template: str, variables: dict[str, Any]) -> str:
+    """Take the next number for this template; call inside the creating transaction."""
+    key = counter_key(template, variables)
+    session = db.session
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        module = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
+        session.execute(
+            module.insert(NumberCounter).values(key=key, value=0).on_conflict_do_nothing()
+        )
+    elif session.get(NumberCounter, key) is None:  # pragma: no cover - other databases
+        session.execute(insert(NumberCounter).values(key=key, value=0))
+    seq = session.execute(
+        update(NumberCounter)
+        .where(NumberCounter.key == key)
+        .values(value=NumberCounter.value + 1)
+        .returning(NumberCounter.value)
+    ).scalar_one()
+    return render(template, variables, seq)

@@ -1,0 +1,118 @@
+"""Files on tickets and messages (K8): size-limited, content-addressed on disk,
+served only to those allowed to see the ticket."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from typing import Any, BinaryIO
+
+from kernel import permissions, runtime, signals
+from kernel.db import db, utcnow
+from kernel.errors import NotFound, TooLarge, ValidationFailed
+from kernel.models import Attachment, Message, Ticket, User
+from kernel.services import history
+from kernel.services.uow import after_commit, unit_of_work
+from kernel.storage import BlobStore, BlobTooLarge
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+
+
+def store() -> BlobStore:
+    return BlobStore(runtime.config("HOOKDESK_ATTACHMENTS_DIR"))
+
+
+def max_bytes() -> int:
+    return int(runtime.config("HOOKDESK_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_BYTES))
+
+
+def _clean_name(name: str | None) -> str:
+    base = os.path.basename((name or "").replace("\\", "/")).strip()
+    base = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*')
+    return base[:255] or "file"
+
+
+def _stream(upload: Any) -> BinaryIO:
+    return upload.stream if hasattr(upload, "stream") else upload
+
+
+def attach(
+    ticket: Ticket,
+    upload: Any,
+    actor: User | None = None,
+    message: Message | None = None,
+    via: str | None = None,
+    internal: bool = False,
+    filename: str | None = None,
+    content_type: str | None = None,
+) -> Attachment:
+    """Store ``upload`` (a werkzeug ``FileStorage`` or any binary stream with a
+    ``filename``) and attach it. Refuses files over the size limit with the limit."""
+    permissions.require_view(actor, ticket)
+    name = _clean_name(filename or getattr(upload, "filename", None) or getattr(upload, "name", ""))
+    limit = max_bytes()
+    try:
+        blob = store().put(_stream(upload), max_bytes=limit)
+    except BlobTooLarge as exc:
+        raise TooLarge(
+            {"file": f"{name!r} is larger than the limit of {limit / 1024 / 1024:.1f} MB."}
+        ) from exc
+    if blob.size == 0:
+        raise ValidationFailed({"file": f"{name!r} is empty."})
+    ctype = (
+        content_type
+        or getattr(upload, "mimetype", None)
+        or mimetypes.guess_type(name)[0]
+        or "application/octet-stream"
+    )
+    with unit_of_work():
+        attachment = Attachment(
+            ticket_id=ticket.id,
+            message_id=message.id if message else None,
+            filename=name,
+            content_type=ctype[:127],
+            size=blob.size,
+            sha256=blob.sha256,
+            uploaded_by_id=actor.id if actor else None,
+            internal=internal,
+            created_at=utcnow(),
+        )
+        db.session.add(attachment)
+        db.session.flush()
+        event = history.record(
+            ticket,
+            "attachment_added",
+            {"attachment_id": attachment.id, "filename": name, "size": blob.size},
+            actor=actor,
+            via=via,
+        )
+        after_commit(
+            signals.attachment_added, "kernel.attachments", ticket=ticket,
+            attachment=attachment, event=event, actor=actor,
+        )
+    return attachment
+
+
+def get(attachment_id: int, viewer: User | None) -> Attachment:
+    """An attachment ``viewer`` may download; otherwise ``NotFound``."""
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.ticket_id is None:
+        raise NotFound("File not found.")
+    ticket = db.session.get(Ticket, attachment.ticket_id)
+    if ticket is None or not permissions.can_view_ticket(viewer, ticket):
+        raise NotFound("File not found.")
+    if attachment.internal and viewer is not None and not permissions.has(viewer, "tickets.note"):
+        raise NotFound("File not found.")
+    return attachment
+
+
+def open_blob(attachment: Attachment) -> BinaryIO:
+    return store().open(attachment.sha256)
+
+
+def for_ticket(ticket: Ticket, viewer: User | None) -> list[Attachment]:
+    permissions.require_view(viewer, ticket)
+    query = db.select(Attachment).where(Attachment.ticket_id == ticket.id)
+    if viewer is not None and not permissions.has(viewer, "tickets.note"):
+        query = query.where(Attachment.internal.is_(False))
+    return list(db.session.scalars(query.order_by(Attachment.id)))

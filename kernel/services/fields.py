@@ -1,0 +1,144 @@
+"""Admin changes to fields (K4, P7) and dictionaries: overrides of declared
+fields, run-time custom fields, choice-list items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from kernel import permissions
+from kernel.db import db
+from kernel.errors import NotFound, ValidationFailed
+from kernel.models import ChoiceItem, ChoiceList, FieldDefinition, User
+from kernel.models.fields import FIELD_TYPES, OVERRIDABLE
+from kernel.models.tickets import COLUMN_FIELDS
+from kernel.services.uow import unit_of_work
+from kernel.services.workflow import KEY_RE
+
+
+class OverrideSchema(Schema):
+    label = fields.String(validate=validate.Length(min=1, max=200))
+    help_text = fields.String(validate=validate.Length(max=2000))
+    order = fields.Integer(strict=False)
+    required = fields.Boolean()
+    shown_in_list = fields.Boolean()
+    shown_on_card = fields.Boolean()
+    shown_to_customer = fields.Boolean()
+    editable_by_customer = fields.Boolean()
+
+
+class CustomFieldSchema(OverrideSchema):
+    key = fields.String(required=True, validate=validate.Regexp(KEY_RE, error="Use a-z, 0-9, _."))
+    type = fields.String(required=True, validate=validate.OneOf(FIELD_TYPES))
+    label = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    ticket_types = fields.List(fields.String(), load_default=list)
+    choice_list = fields.String(allow_none=True, load_default=None)
+    choices = fields.List(fields.List(fields.String(), validate=validate.Length(equal=2)),
+                          load_default=list)
+    reference = fields.String(allow_none=True, load_default=None)
+    max_length = fields.Integer(allow_none=True, load_default=None,
+                                validate=validate.Range(min=1, max=100_000))
+
+
+def definition(key: str) -> FieldDefinition:
+    row = db.session.scalar(db.select(FieldDefinition).where(FieldDefinition.key == key))
+    if row is None:
+        raise NotFound(f"Unknown field {key!r}.")
+    return row
+
+
+def override(key: str, changes: dict[str, Any], actor: User | None = None) -> FieldDefinition:
+    """Relabel, reorder, require, describe or show/hide a field."""
+    permissions.require(actor, "admin.settings")
+    row = definition(key)
+    unknown = {k: "Cannot be changed here." for k in changes if k not in OVERRIDABLE}
+    if unknown:
+        raise ValidationFailed(unknown)
+    try:
+        loaded = OverrideSchema().load(changes)
+    except ValidationError as exc:
+        raise ValidationFailed(exc.messages) from exc
+    with unit_of_work():
+        if row.is_custom:
+            for k, v in loaded.items():
+                setattr(row, k, v)
+        else:
+            row.overrides = {**(row.overrides or {}), **loaded}
+    return row
+
+
+def reset_overrides(key: str, actor: User | None = None) -> None:
+    permissions.require(actor, "admin.settings")
+    row = definition(key)
+    with unit_of_work():
+        row.overrides = {}
+
+
+def create_custom(data: dict[str, Any], actor: User | None = None) -> FieldDefinition:
+    """A field an admin adds at run time (доп.поле); its values live in ``values``."""
+    permissions.require(actor, "admin.settings")
+    try:
+        loaded = CustomFieldSchema().load(data)
+    except ValidationError as exc:
+        raise ValidationFailed(exc.messages) from exc
+    errors: dict[str, str] = {}
+    if loaded["key"] in COLUMN_FIELDS or db.session.scalar(
+        db.select(FieldDefinition).where(FieldDefinition.key == loaded["key"])
+    ):
+        errors["key"] = f"Field {loaded['key']!r} already exists."
+    if loaded["type"] in ("choice", "multi_choice") and not (
+        loaded["choices"] or loaded["choice_list"]
+    ):
+        errors["choices"] = "A choice field needs choices or a choice list."
+    if loaded["choice_list"] and not db.session.scalar(
+        db.select(ChoiceList).where(ChoiceList.key == loaded["choice_list"])
+    ):
+        errors["choice_list"] = f"Unknown choice list {loaded['choice_list']!r}."
+    if errors:
+        raise ValidationFailed(errors)
+    with unit_of_work():
+        row = FieldDefinition(plugin=None, storage="values", overrides={}, **loaded)
+        db.session.add(row)
+    return row
+
+
+def deactivate(key: str, actor: User | None = None) -> None:
+    """Hide a custom field from forms; stored values stay in the tickets."""
+    permissions.require(actor, "admin.settings")
+    row = definition(key)
+    if not row.is_custom:
+        raise ValidationFailed({"key": "Declared fields are hidden with overrides, not removed."})
+    with unit_of_work():
+        row.is_active = False
+
+
+def choice_list(key: str) -> ChoiceList:
+    row = db.session.scalar(db.select(ChoiceList).where(ChoiceList.key == key))
+    if row is None:
+        raise NotFound(f"Unknown choice list {key!r}.")
+    return row
+
+
+def save_choice(list_key: str, value: str, label: str, actor: User | None = None,
+                group: str = "", visible: bool = True, order: int | None = None,
+                parent: str | None = None) -> ChoiceItem:
+    """Add or rename an item; hide it with ``visible=False`` (S5)."""
+    permissions.require(actor, "admin.settings")
+    clist = choice_list(list_key)
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        raise ValidationFailed({"value": "1 to 64 characters."})
+    if not isinstance(label, str) or not label.strip():
+        raise ValidationFailed({"label": "This field is required."})
+    with unit_of_work():
+        item = next((i for i in clist.items if i.value == value), None)
+        if item is None:
+            item = ChoiceItem(value=value, label=label.strip(), group=group, parent=parent,
+                              order=order if order is not None else len(clist.items),
+                              visible=visible)
+            clist.items.append(item)
+        else:
+            item.label, item.group, item.visible, item.parent = label.strip(), group, visible, parent
+            if order is not None:
+                item.order = order
+    return item

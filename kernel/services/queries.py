@@ -1,0 +1,161 @@
+"""Ticket lists: filters, sorting and pages, scoped to what the viewer may see
+(P4, A1). Read-only: no unit of work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import String, and_, cast, func, or_, select
+
+from kernel import permissions
+from kernel.db import db, utcnow
+from kernel.errors import ValidationFailed
+from kernel.models import Status, Ticket, TicketType, User
+
+SORTABLE = {
+    "number": Ticket.id,  # numbers of one template sort like their ids
+    "created_at": Ticket.created_at,
+    "updated_at": Ticket.updated_at,
+    "deadline": Ticket.deadline,
+    "subject": Ticket.subject,
+    "priority": Ticket.priority,
+    "status": Ticket.status_id,
+    "queue": Ticket.queue,
+    "urgent": Ticket.urgent,
+    "assignee": Ticket.assignee_id,
+    "customer": Ticket.customer_id,
+}
+
+
+@dataclass
+class TicketFilter:
+    state: str = "all"  # all | open | closed
+    types: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    assignee_id: int | None = None
+    customer_id: int | None = None
+    queue: str | None = None
+    urgent: bool | None = None
+    overdue: bool | None = None
+    search: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    values: dict[str, Any] = field(default_factory=dict)  # field key -> exact value
+
+
+@dataclass
+class Page:
+    items: list[Ticket]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _clauses(flt: TicketFilter, viewer: User | None) -> list[Any]:
+    clauses: list[Any] = [permissions.visible_tickets_clause(viewer)]
+    if flt.state == "open":
+        clauses.append(Status.group == "open")
+    elif flt.state == "closed":
+        clauses.append(Status.group != "open")
+    elif flt.state != "all":
+        raise ValidationFailed({"state": "One of all, open, closed."})
+    if flt.types:
+        clauses.append(TicketType.key.in_(flt.types))
+    if flt.statuses:
+        clauses.append(Status.key.in_(flt.statuses))
+    if flt.assignee_id is not None:
+        clauses.append(Ticket.assignee_id == flt.assignee_id)
+    if flt.customer_id is not None:
+        clauses.append(Ticket.customer_id == flt.customer_id)
+    if flt.queue:
+        clauses.append(Ticket.queue == flt.queue)
+    if flt.urgent is not None:
+        clauses.append(Ticket.urgent.is_(flt.urgent))
+    if flt.overdue:
+        clauses.append(and_(Ticket.deadline.is_not(None), Ticket.deadline < utcnow(),
+                            Status.group == "open"))
+    if flt.created_from:
+        clauses.append(Ticket.created_at >= _start(flt.created_from))
+    if flt.created_to:
+        clauses.append(Ticket.created_at < _start(flt.created_to) + timedelta(days=1))
+    if flt.search:
+        term = flt.search.strip()
+        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
+        options = [Ticket.number.ilike(like, escape="\\"), Ticket.subject.ilike(like, escape="\\")]
+        try:
+            day = date.fromisoformat(term)
+            options.append(and_(Ticket.created_at >= _start(day),
+                                Ticket.created_at < _start(day) + timedelta(days=1)))
+        except ValueError:
+            pass
+        clauses.append(or_(*options))
+    for key, value in flt.values.items():
+        clauses.append(cast(Ticket.values[key].as_string(), String) == str(value))
+    return clauses
+
+
+def _start(day: date) -> datetime:
+    from datetime import UTC
+
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def list_tickets(
+    viewer: User | None,
+    flt: TicketFilter | None = None,
+    sort: str = "-created_at",
+    page: int = 1,
+    per_page: int = 20,
+    with_total: bool = True,
+) -> Page:
+    """A page of tickets. ``sort``: a key of ``SORTABLE``, ``-`` for descending."""
+    flt = flt or TicketFilter()
+    per_page = max(1, min(int(per_page), 500))
+    page = max(1, int(page))
+    descending = sort.startswith("-")
+    column = SORTABLE.get(sort.lstrip("-"))
+    if column is None:
+        raise ValidationFailed({"sort": f"Cannot sort by {sort!r}; use one of "
+                                        f"{', '.join(sorted(SORTABLE))}."})
+    clauses = _clauses(flt, viewer)
+    base = (
+        select(Ticket)
+        .join(Status, Ticket.status_id == Status.id)
+        .join(TicketType, Ticket.type_id == TicketType.id)
+        .where(*clauses)
+    )
+    order = [column.desc() if descending else column.asc(),
+             Ticket.id.desc() if descending else Ticket.id.asc()]
+    items = list(db.session.scalars(base.order_by(*order).limit(per_page)
+                                    .offset((page - 1) * per_page)).unique())
+    total = -1
+    if with_total:
+        count = (
+            select(func.count(Ticket.id))
+            .join(Status, Ticket.status_id == Status.id)
+            .join(TicketType, Ticket.type_id == TicketType.id)
+            .where(*clauses)
+        )
+        total = db.session.scalar(count) or 0
+    return Page(items, total, page, per_page)
+
+
+def counters(viewer: User | None) -> dict[str, int]:
+    """Badge counters of the agent's table: overdue and urgent open tickets."""
+    visible = permissions.visible_tickets_clause(viewer)
+    base = select(func.count(Ticket.id)).join(Status, Ticket.status_id == Status.id).where(
+        visible, Status.group == "open"
+    )
+    return {
+        "overdue": db.session.scalar(
+            base.where(Ticket.deadline.is_not(None), Ticket.deadline < utcnow())
+        ) or 0,
+        "urgent": db.session.scalar(base.where(Ticket.urgent.is_(True))) or 0,
+    }

@@ -1,0 +1,80 @@
+"""Units of work: one transaction per service call, signals after commit.
+
+A service call opens a unit of work. Called from inside another unit of work
+(a trigger action running within the change that fired it), it becomes a
+SAVEPOINT of the outer one: its own failure undoes only its part, and its
+signals wait for the outermost commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from blinker import Signal
+
+from kernel import runtime
+from kernel.db import db
+
+log = logging.getLogger("hookdesk.signals")
+
+_DEPTH = "hookdesk.uow_depth"
+_PENDING = "hookdesk.pending_signals"
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Any]:
+    session = db.session
+    info = session.info
+    depth = info.get(_DEPTH, 0)
+    info[_DEPTH] = depth + 1
+    try:
+        if depth == 0:
+            info[_PENDING] = []
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                info[_PENDING] = []
+                raise
+        else:
+            mark = len(info[_PENDING])
+            nested = session.begin_nested()
+            try:
+                yield session
+                nested.commit()
+            except BaseException:
+                nested.rollback()
+                del info[_PENDING][mark:]
+                raise
+    finally:
+        info[_DEPTH] = depth
+    if depth == 0:
+        _dispatch(info.pop(_PENDING, []))
+
+
+def in_unit_of_work() -> bool:
+    return db.session.info.get(_DEPTH, 0) > 0
+
+
+def after_commit(signal: Signal, sender: str, **kwargs: Any) -> None:
+    """Queue ``signal`` to be sent once the outermost unit of work commits."""
+    if not in_unit_of_work():  # pragma: no cover - programming error
+        raise RuntimeError("after_commit() outside a unit of work")
+    db.session.info[_PENDING].append((signal, sender, kwargs))
+
+
+def _dispatch(pending: list[tuple[Signal, str, dict[str, Any]]]) -> None:
+    app = runtime.app()
+    for signal, sender, kwargs in pending:
+        try:
+            signal.send(sender, app=app, **kwargs)
+        except Exception:
+            # The change is committed; a failing receiver must not pretend it was not.
+            # Receivers that need delivery guarantees write to the outbox in-transaction.
+            log.exception("receiver of %s failed", signal.name)
+            if app.config.get("HOOKDESK_RAISE_SIGNAL_ERRORS"):
+                raise

@@ -1,0 +1,175 @@
+"""pytest fixtures for Hookdesk and its plugins (a pytest plugin, entry point
+``pytest11: hookdesk``), in the style of Flask's tutorial.
+
+* ``app`` — a Hookdesk app on a migrated database with the plugins' declarations
+  synced. Choose plugins per test with ``@pytest.mark.plugins("helpdesk", "mine")``;
+  without the mark every built-in plugin is enabled.
+* ``client`` / ``runner`` — Flask's test client and CLI runner for ``app``.
+* ``agent``, ``admin``, ``customer_user`` — users; ``make_ticket`` — a factory.
+
+The database is SQLite in a temporary folder, or the PostgreSQL database named by
+``HOOKDESK_TEST_DATABASE_URL``. Migrations run once per session per plugin set;
+each test then starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+TEST_DB_ENV = "HOOKDESK_TEST_DATABASE_URL"
+_templates: dict[tuple[str, ...], str] = {}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "plugins(*names): plugins the test's app enables")
+    config.addinivalue_line("markers", "app_config(**options): extra config for the app")
+
+
+def _plugin_names(request) -> tuple[str, ...] | None:
+    marker = request.node.get_closest_marker("plugins")
+    return tuple(marker.args) if marker is not None else None
+
+
+def _reset_postgres(url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
+def _truncate_all(app) -> None:
+    from kernel.db import db
+
+    with app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables]
+        existing = set(db.inspect(db.engine).get_table_names())
+        names = ", ".join(f'"{t}"' for t in tables if t in existing)
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+def build_app(tmp_path, plugins: tuple[str, ...] | None, extra_config: dict | None = None,
+              plugin_objects: dict | None = None):
+    """A migrated, synced app. Reused by the fixtures and by benchmarks."""
+    import flask_migrate
+
+    from kernel.sync import sync
+    from web import create_app
+
+    instance = os.path.join(str(tmp_path), "instance")
+    os.makedirs(instance, exist_ok=True)
+    pg_url = os.environ.get(TEST_DB_ENV)
+    key = tuple(sorted(plugins)) if plugins is not None else ("*builtin*",)
+    config: dict[str, Any] = {
+        "INSTANCE_PATH": instance,
+        "TESTING": True,
+        "HOOKDESK_SECRET_KEY": "test-secret",
+        "HOOKDESK_RAISE_SIGNAL_ERRORS": True,
+    }
+    if plugins is not None:
+        config["HOOKDESK_PLUGINS"] = ",".join(plugins)
+    if pg_url:
+        config["HOOKDESK_DATABASE_URL"] = pg_url
+    else:
+        config["HOOKDESK_DATABASE_URL"] = "sqlite:///" + os.path.join(instance, "test.db")
+    config.update(extra_config or {})
+    app = create_app(config, plugin_objects=plugin_objects)
+    if pg_url:
+        if _templates.get("pg") != repr(key):
+            _reset_postgres(pg_url)
+            with app.app_context():
+                flask_migrate.upgrade(revision="heads")
+            _templates["pg"] = repr(key)
+        else:
+            _truncate_all(app)
+    else:
+        template = _templates.get(repr(key))
+        target = os.path.join(instance, "test.db")
+        if template and os.path.exists(template):
+            shutil.copyfile(template, target)
+        else:
+            with app.app_context():
+                flask_migrate.upgrade(revision="heads")
+                from kernel.db import db
+
+                db.session.remove()
+                db.engine.dispose()
+            template = os.path.join(os.path.dirname(str(tmp_path)), f"template-{len(_templates)}.db")
+            with app.app_context():
+                from kernel.db import db
+
+                db.session.execute(db.text("PRAGMA wal_checkpoint(TRUNCATE)"))
+                db.session.remove()
+                db.engine.dispose()
+            shutil.copyfile(target, template)
+            _templates[repr(key)] = template
+    with app.app_context():
+        sync(app.extensions["hookdesk"])
+    return app
+
+
+@pytest.fixture
+def app(request, tmp_path) -> Iterator[Any]:
+    marker = request.node.get_closest_marker("app_config")
+    extra = dict(marker.kwargs) if marker else {}
+    application = build_app(tmp_path, _plugin_names(request), extra)
+    with application.app_context():
+        yield application
+        from kernel.db import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def admin(app):
+    from kernel.services import users
+
+    return users.create({"email": "admin@test.example", "password": "admin-pass-1",
+                         "roles": ["admin"], "name": "Admin"})
+
+
+@pytest.fixture
+def agent(app):
+    from kernel.services import users
+
+    return users.create({"email": "agent@test.example", "password": "agent-pass-1",
+                         "roles": ["agent"], "name": "Agent"})
+
+
+@pytest.fixture
+def customer_user(app):
+    from kernel.services import users
+
+    return users.create({"email": "buyer@test.example", "password": "buyer-pass-1",
+                         "kind": "customer", "name": "Buyer"})
+
+
+@pytest.fixture
+def make_ticket(app):
+    """``make_ticket(actor=None, type=None, **values)`` through the service layer."""
+    from kernel.services import tickets
+
+    def make(actor=None, type=None, **values):
+        values.setdefault("subject", "Test ticket")
+        return tickets.create(values, actor=actor, type=type)
+
+    return make

@@ -1,0 +1,65 @@
+"""The Flask application: the kernel and the enabled plugins assembled.
+
+``create_app(config)`` follows Flask's tutorial: extensions are created unbound
+and initialised here.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from flask_migrate import Migrate
+
+from kernel.db import db
+from kernel.plugins import PluginHost, parse_enabled
+
+migrate = Migrate()
+
+
+def create_app(config: dict[str, Any] | None = None, plugin_objects: dict | None = None) -> Flask:
+    """Build the app. ``config`` overrides the environment; ``plugin_objects``
+    registers extra plugin objects by name (tests only)."""
+    from web import config as web_config
+
+    instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "HOOKDESK_INSTANCE_PATH"
+    ) or os.path.join(os.getcwd(), "instance")
+    app = Flask(__name__, instance_path=os.path.abspath(instance_path))
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(web_config.from_environment(app.instance_path, config))
+    app.config.update(
+        SECRET_KEY=app.config["HOOKDESK_SECRET_KEY"],
+        SQLALCHEMY_DATABASE_URI=app.config["HOOKDESK_DATABASE_URL"],
+        SQLALCHEMY_ECHO=app.config["HOOKDESK_SQL_ECHO"],
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(app.config["HOOKDESK_DATABASE_URL"]),
+        MAX_CONTENT_LENGTH=app.config["HOOKDESK_MAX_ATTACHMENT_BYTES"] + 1024 * 1024,
+    )
+    if config:
+        app.config.update({k: v for k, v in config.items() if not k.startswith("HOOKDESK_")})
+
+    host = PluginHost(parse_enabled(app.config["HOOKDESK_PLUGINS"]), extra=plugin_objects)
+    app.extensions["hookdesk"] = host
+
+    db.init_app(app)
+    from web import migrations
+
+    migrate.init_app(app, db, directory=migrations.DIRECTORY, command="alembic")
+    migrations.configure(migrate, host)
+
+    from web import cli, views
+
+    app.register_blueprint(views.bp)
+    for _plugin, blueprints in host.collect("hookdesk_register_blueprints"):
+        for blueprint in blueprints:
+            app.register_blueprint(blueprint)
+    cli.register(app, host)
+    host.call_all("hookdesk_init_app", app=app)
+    return app
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True}

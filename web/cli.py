@@ -1,0 +1,186 @@
+"""The ``hookdesk`` command line: Flask's CLI of the app plus Hookdesk's commands
+(``db``, ``demo``, ``plugins``, ``user``) and every enabled plugin's commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import flask_migrate
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from kernel.errors import HookdeskError, PluginError
+
+
+def _create_app():
+    from web import create_app
+
+    try:
+        return create_app()
+    except PluginError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+@click.version_option(package_name="hookdesk", prog_name="hookdesk")
+def main():
+    """Hookdesk: a helpdesk whose every capability is a plugin."""
+
+
+# -- db ---------------------------------------------------------------------
+
+db_group = click.Group("db", help="Database migrations (one Alembic branch per plugin).")
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="heads", show_default=True)
+@click.option("--no-sync", is_flag=True, help="Do not write the plugins' declarations.")
+@with_appcontext
+def db_upgrade(revision, no_sync):
+    """Upgrade every branch, then sync types, pipelines, fields and roles."""
+    flask_migrate.upgrade(revision=revision)
+    if not no_sync:
+        from kernel.sync import sync
+
+        created = sync(current_app.extensions["hookdesk"])
+        made = ", ".join(f"{v} {k}" for k, v in created.items() if v)
+        click.echo(f"Database is up to date{'; created ' + made if made else ''}.")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision):
+    """Downgrade to REVISION (e.g. ``myplugin@base`` to drop one plugin's tables)."""
+    flask_migrate.downgrade(revision=revision)
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current():
+    """Show the current revision of every branch."""
+    flask_migrate.current(verbose=True)
+
+
+@db_group.command("heads")
+@with_appcontext
+def db_heads():
+    flask_migrate.heads(verbose=True)
+
+
+@db_group.command("history")
+@with_appcontext
+def db_history():
+    flask_migrate.history(verbose=True)
+
+
+@db_group.command("revision")
+@click.option("--plugin", required=True, help="Whose branch: 'kernel' or a plugin name.")
+@click.option("-m", "--message", required=True)
+@click.option("--autogenerate/--empty", default=True, show_default=True)
+@with_appcontext
+def db_revision(plugin, message, autogenerate):
+    """Write a new revision on one branch, comparing only that branch's tables."""
+    host = current_app.extensions["hookdesk"]
+    path = host.registry.migrations.get(plugin)
+    if path is None:
+        raise click.BadParameter(
+            f"{plugin!r} declares no migrations folder (hookdesk_register_migrations).",
+            param_hint="--plugin",
+        )
+    os.makedirs(path, exist_ok=True)
+    from alembic.script import ScriptDirectory
+
+    config = current_app.extensions["migrate"].migrate.get_config(None)
+    script = ScriptDirectory.from_config(config)
+    labels = {label for rev in script.walk_revisions() for label in rev.branch_labels}
+    new_branch = plugin not in labels
+    kwargs = {"message": message, "version_path": path}
+    if new_branch:
+        kwargs.update(head="base", branch_label=plugin)
+        if plugin != "kernel":
+            kwargs["depends_on"] = "kernel@head"  # plugin tables refer to kernel rows
+    else:
+        kwargs["head"] = f"{plugin}@head"
+    current_app.extensions["hookdesk_migration_scope"] = plugin
+    try:
+        if autogenerate:
+            flask_migrate.migrate(**{k: v for k, v in kwargs.items() if k != "depends_on"})
+            if new_branch and plugin != "kernel":
+                click.echo("Remember: set depends_on = 'kernel@head' revision in the new file.")
+        else:
+            flask_migrate.revision(**kwargs)
+    finally:
+        current_app.extensions.pop("hookdesk_migration_scope", None)
+
+
+# -- plugins, demo, users -----------------------------------------------------
+
+
+@click.command("plugins")
+@with_appcontext
+def plugins_command():
+    """List installed plugins, their versions, and which are enabled."""
+    from kernel.plugins import discover
+
+    host = current_app.extensions["hookdesk"]
+    found = discover()
+    width = max([len(n) for n in found] + [6])
+    click.echo(f"{'plugin':<{width}}  {'version':<9} {'enabled':<8} {'source':<10} description")
+    for name in sorted(found):
+        info = host.infos.get(name, found[name])
+        source = "built-in" if info.builtin else info.distribution
+        enabled = "yes" if host.is_enabled(name) else "no"
+        click.echo(f"{name:<{width}}  {info.version:<9} {enabled:<8} {source:<10} "
+                   f"{info.description}")
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command():
+    """Load demo data for every enabled plugin (once) and print the logins."""
+    from kernel import demo
+
+    logins = demo.load(current_app.extensions["hookdesk"])
+    click.echo("Demo logins:")
+    for email, password, kind in logins:
+        click.echo(f"  {kind:<9} {email:<24} password: {password}")
+
+
+user_group = click.Group("user", help="Manage users.")
+
+
+@user_group.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--role", type=click.Choice(["admin", "agent", "customer"]), default="agent",
+              show_default=True)
+@click.option("--name", default="")
+@with_appcontext
+def user_create(email, password, role, name):
+    """Create an admin, an agent or a customer account."""
+    from kernel.services import users
+
+    kind = "customer" if role == "customer" else "agent"
+    try:
+        user = users.create({"email": email, "password": password, "kind": kind, "name": name,
+                             "roles": [] if kind == "customer" else [role]})
+    except HookdeskError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Created {role} {user.email} (id {user.id}).")
+
+
+def register(app, host) -> None:
+    """Add Hookdesk's and the plugins' commands to ``app.cli``."""
+    for command in (db_group, plugins_command, demo_command, user_group):
+        app.cli.add_command(command)
+    taken = set(app.cli.commands) | {"run", "shell", "routes"}
+    for plugin, commands in host.collect("hookdesk_register_cli_commands"):
+        for command in commands:
+            if command.name in taken:
+                raise PluginError(f"Plugin {plugin!r}: command {command.name!r} is already taken.")
+            taken.add(command.name)
+            app.cli.add_command(command)

@@ -1,0 +1,61 @@
+"""Configuration from the environment (``HOOKDESK_*``) and an optional instance file.
+
+Every option is listed, with its default, in ``docs/integrator-guide.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+# name -> (default, parser). Defaults that depend on the instance folder are None here.
+OPTIONS: dict[str, tuple[Any, Any]] = {
+    "HOOKDESK_DATABASE_URL": (None, str),
+    "HOOKDESK_PLUGINS": (None, str),
+    "HOOKDESK_SECRET_KEY": (None, str),
+    "HOOKDESK_ATTACHMENTS_DIR": (None, str),
+    "HOOKDESK_MAX_ATTACHMENT_BYTES": (20 * 1024 * 1024, int),
+    "HOOKDESK_DEFAULT_REGION": ("RU", str),
+    "HOOKDESK_DEFAULT_LOCALE": ("ru", str),
+    "HOOKDESK_DEFAULT_TIMEZONE": ("Europe/Moscow", str),
+    "HOOKDESK_BASE_URL": ("http://127.0.0.1:5000", str),
+    "HOOKDESK_NUMBERING_VARIABLES": ("", lambda v: tuple(x.strip() for x in v.split(",") if x)),
+    "HOOKDESK_SQL_ECHO": (False, lambda v: str(v).lower() in ("1", "true", "yes")),
+}
+
+
+def from_environment(instance_path: str, overrides: dict[str, Any] | None = None) -> dict:
+    """Options from defaults < instance file (``hookdesk.cfg``) < environment < overrides."""
+    values: dict[str, Any] = {name: default for name, (default, _p) in OPTIONS.items()}
+    cfg_file = os.environ.get("HOOKDESK_CONFIG") or os.path.join(instance_path, "hookdesk.cfg")
+    if os.path.exists(cfg_file):
+        scope: dict[str, Any] = {}
+        with open(cfg_file, encoding="utf-8") as fh:
+            exec(compile(fh.read(), cfg_file, "exec"), scope)  # noqa: S102 - operator's own file
+        values.update({k: v for k, v in scope.items() if k.startswith("HOOKDESK_")})
+    for name, (_default, parse) in OPTIONS.items():
+        if name in os.environ:
+            values[name] = parse(os.environ[name])
+    values.update(overrides or {})
+    if not values["HOOKDESK_DATABASE_URL"]:
+        values["HOOKDESK_DATABASE_URL"] = "sqlite:///" + os.path.join(instance_path, "hookdesk.db")
+    if not values["HOOKDESK_ATTACHMENTS_DIR"]:
+        values["HOOKDESK_ATTACHMENTS_DIR"] = os.path.join(instance_path, "attachments")
+    if not values["HOOKDESK_SECRET_KEY"]:
+        values["HOOKDESK_SECRET_KEY"] = _instance_secret(instance_path)
+    return values
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A random key kept in the instance folder, so sessions survive restarts."""
+    path = os.path.join(instance_path, "secret_key")
+    if os.path.exists(path):
+        with open(path, encoding="ascii") as fh:
+            return fh.read().strip()
+    os.makedirs(instance_path, exist_ok=True)
+    key = secrets.token_hex(32)
+    with open(path, "w", encoding="ascii") as fh:
+        fh.write(key)
+    os.chmod(path, 0o600)
+    return key
