@@ -102,13 +102,9 @@ def build_app(tmp_path, plugins: tuple[str, ...] | None, extra_config: dict | No
 
                 db.session.remove()
                 db.engine.dispose()
+            # Disposing the engine closed the last connection, which folds the WAL
+            # into the main file: the file alone is a complete copy.
             template = os.path.join(os.path.dirname(str(tmp_path)), f"template-{len(_templates)}.db")
-            with app.app_context():
-                from kernel.db import db
-
-                db.session.execute(db.text("PRAGMA wal_checkpoint(TRUNCATE)"))
-                db.session.remove()
-                db.engine.dispose()
             shutil.copyfile(target, template)
             _templates[repr(key)] = template
     with app.app_context():

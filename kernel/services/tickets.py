@@ -255,8 +255,6 @@ def create(
 
 def _customer_for(raw: dict, actor: User | None) -> Customer | None:
     if actor is not None and actor.is_customer:
-        if "customer" in raw:
-            raise ValidationFailed({"customer": "Customers cannot set this field."})
         if actor.customer_id is None:
             raise ValidationFailed({"customer": "Your account is not linked to a customer."})
         return actor.customer
