@@ -233,3 +233,18 @@ class NavItem:
     audience: str = "agent"  # agent | customer
     permission: str | None = None
     order: int = 100
+
+
+@dataclass(frozen=True)
+class JobDecl:
+    """A background job: ``run(**kwargs)`` runs in a worker inside an app context.
+
+    ``retries`` with ``retry_delay`` seconds, doubled after each failure
+    (exponential backoff). ``periodic``: a crontab ``"m h dom mon dow"`` to run it
+    on a schedule instead of on demand (its ``run`` then takes no arguments)."""
+
+    key: str
+    run: Callable[..., None]
+    retries: int = 5
+    retry_delay: int = 10
+    periodic: str | None = None

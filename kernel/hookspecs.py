@@ -356,3 +356,19 @@ def hookdesk_navigation_items(viewer: User) -> list[d.NavItem] | None:
     Called: on each page render. Returns: a list of ``NavItem``; the kernel drops
     those whose permission the viewer lacks. Combine: all collected, sorted.
     """
+
+
+# ---------------------------------------------------------------------------
+# Background jobs
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def hookdesk_register_jobs() -> list[d.JobDecl]:
+    """Background jobs this plugin runs on the job queue (deliveries, periodic scans).
+
+    Called: once while the app is built. Receives: nothing.
+    Returns: a list of ``JobDecl``; enqueue with ``kernel.jobs.enqueue(key, **kwargs)``,
+    which waits for the current unit of work to commit.
+    Combine: all collected; a duplicate key is a start-up error.
+    """

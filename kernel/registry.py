@@ -37,6 +37,7 @@ class Registry:
     notification_channels: dict[str, Entry] = field(default_factory=dict)
     reports: dict[str, Entry] = field(default_factory=dict)
     reference_entities: dict[str, Entry] = field(default_factory=dict)
+    jobs: dict[str, Entry] = field(default_factory=dict)
     migrations: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -58,6 +59,7 @@ class Registry:
             ("hookdesk_register_reports", reg.reports, d.ReportDecl),
             ("hookdesk_register_reference_entities", reg.reference_entities,
              d.ReferenceEntityDecl),
+            ("hookdesk_register_jobs", reg.jobs, d.JobDecl),
         ]
         for hook_name, target, expected in plan:
             for plugin, answer in host.collect(hook_name):

@@ -73,6 +73,7 @@ def build_app(tmp_path, plugins: tuple[str, ...] | None, extra_config: dict | No
         "TESTING": True,
         "HOOKDESK_SECRET_KEY": "test-secret",
         "HOOKDESK_RAISE_SIGNAL_ERRORS": True,
+        "HOOKDESK_QUEUE_URL": "memory://",
     }
     if plugins is not None:
         config["HOOKDESK_PLUGINS"] = ",".join(plugins)

@@ -41,6 +41,9 @@ def create_app(config: dict[str, Any] | None = None, plugin_objects: dict | None
 
     host = PluginHost(parse_enabled(app.config["HOOKDESK_PLUGINS"]), extra=plugin_objects)
     app.extensions["hookdesk"] = host
+    from kernel import jobs
+
+    jobs.make_queue(app)
 
     db.init_app(app)
     from web import migrations

@@ -173,9 +173,23 @@ def user_create(email, password, role, name):
     click.echo(f"Created {role} {user.email} (id {user.id}).")
 
 
+@click.command("worker")
+@click.option("--workers", "-w", default=2, show_default=True, help="Worker threads.")
+@click.option("--no-periodic", is_flag=True, help="Do not run periodic jobs here.")
+@with_appcontext
+def worker_command(workers, no_periodic):
+    """Run the job queue's consumer (deliveries, periodic jobs) until interrupted."""
+    from kernel import jobs
+
+    queue = jobs.queue()
+    tasks = sorted(current_app.extensions["hookdesk_jobs"]["tasks"])
+    click.echo(f"Worker: {workers} thread(s), {len(tasks)} job kind(s): {', '.join(tasks)}")
+    queue.create_consumer(workers=workers, periodic=not no_periodic, worker_type="thread").run()
+
+
 def register(app, host) -> None:
     """Add Hookdesk's and the plugins' commands to ``app.cli``."""
-    for command in (db_group, plugins_command, demo_command, user_group):
+    for command in (db_group, plugins_command, demo_command, user_group, worker_command):
         app.cli.add_command(command)
     taken = set(app.cli.commands) | {"run", "shell", "routes"}
     for plugin, commands in host.collect("hookdesk_register_cli_commands"):

@@ -21,6 +21,7 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
     "HOOKDESK_DEFAULT_TIMEZONE": ("Europe/Moscow", str),
     "HOOKDESK_BASE_URL": ("http://127.0.0.1:5000", str),
     "HOOKDESK_NUMBERING_VARIABLES": ("", lambda v: tuple(x.strip() for x in v.split(",") if x)),
+    "HOOKDESK_QUEUE_URL": (None, str),
     "HOOKDESK_SQL_ECHO": (False, lambda v: str(v).lower() in ("1", "true", "yes")),
 }
 

@@ -67,14 +67,24 @@ def after_commit(signal: Signal, sender: str, **kwargs: Any) -> None:
     db.session.info[_PENDING].append((signal, sender, kwargs))
 
 
-def _dispatch(pending: list[tuple[Signal, str, dict[str, Any]]]) -> None:
+def call_after_commit(callback: Any) -> None:
+    """Run ``callback()`` once the outermost unit of work commits (never on rollback)."""
+    if not in_unit_of_work():  # pragma: no cover - programming error
+        raise RuntimeError("call_after_commit() outside a unit of work")
+    db.session.info[_PENDING].append((None, "", {"callback": callback}))
+
+
+def _dispatch(pending: list[tuple[Signal | None, str, dict[str, Any]]]) -> None:
     app = runtime.app()
     for signal, sender, kwargs in pending:
         try:
+            if signal is None:
+                kwargs["callback"]()
+                continue
             signal.send(sender, app=app, **kwargs)
         except Exception:
             # The change is committed; a failing receiver must not pretend it was not.
             # Receivers that need delivery guarantees write to the outbox in-transaction.
-            log.exception("receiver of %s failed", signal.name)
+            log.exception("after-commit work failed: %s", signal.name if signal else kwargs)
             if app.config.get("HOOKDESK_RAISE_SIGNAL_ERRORS"):
                 raise
