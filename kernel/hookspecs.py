@@ -27,8 +27,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from kernel import declarations as d
     from kernel.demo import DemoContext
-    from kernel.models import Customer, FieldDefinition, Status, Ticket, TicketEvent, TicketType
-    from kernel.models import User
+    from kernel.models import (
+        Customer,
+        FieldDefinition,
+        Status,
+        Ticket,
+        TicketEvent,
+        TicketType,
+        User,
+    )
 
 hookspec = pluggy.HookspecMarker("hookdesk")
 
@@ -340,7 +347,9 @@ def hookdesk_ticket_card_buttons(ticket: Ticket, viewer: User) -> list[d.Button]
 
 
 @hookspec
-def hookdesk_phone_actions(phone: str, viewer: User, ticket: Ticket | None) -> list[d.PhoneAction] | None:
+def hookdesk_phone_actions(
+    phone: str, viewer: User, ticket: Ticket | None
+) -> list[d.PhoneAction] | None:
     """Icons next to a phone number (T3): call, send SMS.
 
     Called: wherever a phone is shown to an agent. Receives: the E.164 number.

@@ -47,7 +47,9 @@ customer_created = _signals.signal(
 customer_updated = _signals.signal(
     "customer-updated", doc="A customer changed. kwargs: customer, actor, changes."
 )
-user_created = _signals.signal("user-created", doc="A user was created. kwargs: user, password_set.")
+user_created = _signals.signal(
+    "user-created", doc="A user was created. kwargs: user, password_set."
+)
 
 ALL = [
     ticket_created,

@@ -105,7 +105,8 @@ def build_app(tmp_path, plugins: tuple[str, ...] | None, extra_config: dict | No
                 db.engine.dispose()
             # Disposing the engine closed the last connection, which folds the WAL
             # into the main file: the file alone is a complete copy.
-            template = os.path.join(os.path.dirname(str(tmp_path)), f"template-{len(_templates)}.db")
+            name = f"template-{len(_templates)}.db"
+            template = os.path.join(os.path.dirname(str(tmp_path)), name)
             shutil.copyfile(target, template)
             _templates[repr(key)] = template
     with app.app_context():

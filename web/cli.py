@@ -189,7 +189,10 @@ def worker_command(workers, no_periodic):
 
 def register(app, host) -> None:
     """Add Hookdesk's and the plugins' commands to ``app.cli``."""
-    for command in (db_group, plugins_command, demo_command, user_group, worker_command):
+    from web.cli_config import COMMANDS
+
+    for command in (db_group, plugins_command, demo_command, user_group, worker_command,
+                    *COMMANDS):
         app.cli.add_command(command)
     taken = set(app.cli.commands) | {"run", "shell", "routes"}
     for plugin, commands in host.collect("hookdesk_register_cli_commands"):

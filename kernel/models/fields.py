@@ -69,7 +69,6 @@ class FieldDefinition(db.Model):
     storage: Mapped[str] = mapped_column(String(10), default="values")
     plugin: Mapped[str | None] = mapped_column(String(64))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    indexed: Mapped[bool] = mapped_column(Boolean, default=False)
     overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     @property

@@ -138,7 +138,8 @@ def save_choice(list_key: str, value: str, label: str, actor: User | None = None
                               visible=visible)
             clist.items.append(item)
         else:
-            item.label, item.group, item.visible, item.parent = label.strip(), group, visible, parent
+            item.label, item.group = label.strip(), group
+            item.visible, item.parent = visible, parent
             if order is not None:
                 item.order = order
     return item

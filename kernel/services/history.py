@@ -51,7 +51,9 @@ def record(
 def for_ticket(ticket: Ticket) -> list[TicketEvent]:
     return list(
         db.session.scalars(
-            db.select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+            db.select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket.id)
+            .order_by(TicketEvent.id)
         )
     )
 

@@ -80,10 +80,9 @@ def _validate(
             errors.setdefault(key, []).append(f"Unknown field for type {ttype.key!r}.")
         elif key not in allowed:
             errors.setdefault(key, []).append("Customers cannot set this field.")
-    if ticket is None:
-        form = list(allowed.values())
-    else:
-        form = [allowed[k] for k in raw if k in allowed]
+    # Creating checks every field of the form (required ones too); updating only
+    # the fields given.
+    form = list(allowed.values()) if ticket is None else [allowed[k] for k in raw if k in allowed]
 
     def choices(field: fieldset.Field):
         return fieldset.allowed_choices(field, ttype, actor, customer, ticket)

@@ -56,7 +56,6 @@ def upgrade():
     sa.Column('storage', sa.String(length=10), nullable=False),
     sa.Column('plugin', sa.String(length=64), nullable=True),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('indexed', sa.Boolean(), nullable=False),
     sa.Column('overrides', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_field_definitions')),
     sa.UniqueConstraint('key', name=op.f('uq_field_definitions_key'))
