@@ -117,15 +117,15 @@ def hookdesk_register_event_kinds():
 
 @hookimpl
 def hookdesk_register_reference_entities():
-    from kernel.db import db
+    from kernel.db import get_by_id
     from kernel.models import Customer, Ticket, User
 
     return [
-        d.ReferenceEntityDecl("customer", "Customer", lambda i: db.session.get(Customer, i),
+        d.ReferenceEntityDecl("customer", "Customer", lambda i: get_by_id(Customer, i),
                               lambda c: c.name),
-        d.ReferenceEntityDecl("user", "User", lambda i: db.session.get(User, i),
+        d.ReferenceEntityDecl("user", "User", lambda i: get_by_id(User, i),
                               lambda u: u.name or u.email),
-        d.ReferenceEntityDecl("ticket", "Ticket", lambda i: db.session.get(Ticket, i),
+        d.ReferenceEntityDecl("ticket", "Ticket", lambda i: get_by_id(Ticket, i),
                               lambda t: f"{t.number} {t.subject}"),
     ]
 

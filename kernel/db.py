@@ -1,13 +1,16 @@
 """The one database handle of Hookdesk, and the engine tuning both back ends need.
 
 Kernel and plugins declare their models on ``db.Model``. SQLite is the embedded
-default: we switch it to WAL and make every transaction ``BEGIN IMMEDIATE`` (the
-choice Rails 8 made) so that concurrent writers queue on the busy timeout instead
-of failing with "database is locked" when a read transaction tries to upgrade.
+default: we switch it to WAL, and a unit of work (every write through the
+services) starts its transaction with ``BEGIN IMMEDIATE`` so that concurrent
+writers queue on the busy timeout instead of failing with "database is locked"
+when a read transaction tries to upgrade (Rails 8 made the same choice). Plain
+reads stay deferred, so in WAL mode they never wait for a writer.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
@@ -52,10 +55,14 @@ def _sqlite_on_connect(dbapi_connection, connection_record):  # pragma: no cover
         cursor.close()
 
 
+# Set by ``kernel.services.uow.unit_of_work`` while a write transaction is wanted.
+sqlite_write_intent: ContextVar[bool] = ContextVar("hookdesk_sqlite_write", default=False)
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn):
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_write_intent.get() else "BEGIN")
 
 
 class UTCDateTime(TypeDecorator):
@@ -82,3 +89,18 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+MAX_ID = 2**31 - 1  # INTEGER primary keys on PostgreSQL; SQLite allows more
+
+
+def get_by_id(model, ident):
+    """``db.session.get`` for ids that come from outside: anything that is not a
+    positive id within range is simply not found (instead of a database error)."""
+    try:
+        number = int(ident)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(ident, bool) or not 0 < number <= MAX_ID:
+        return None
+    return db.session.get(model, number)

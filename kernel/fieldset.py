@@ -1,15 +1,46 @@
 """The effective fields of a ticket form: declared defaults + deployment
-overrides + run-time custom fields (K4, P7), and the choices each may take."""
+overrides + run-time custom fields (K4, P7), and the choices each may take.
+
+Field definitions and choice lists are read once per transaction, not once per
+call: one ticket creation asks for the form three times and for the choices of
+every choice and reference field, which used to cost a dozen identical queries
+(see ``docs/performance.md``). The memo lives in ``session.info`` and is dropped
+
+* when the transaction (or a savepoint) ends — commit, rollback, close;
+* when a flush writes a field definition, choice list or choice item, or an ORM
+  ``insert``/``update``/``delete`` statement targets one of those tables;
+* before it is used while such a change is still pending in the session (what
+  autoflush would have written before the old queries).
+
+So a reader never sees other definitions than a fresh query in the same
+transaction would show. Raw SQL on these tables that bypasses the ORM session
+is not seen until the transaction ends.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import field as dc_field
+from itertools import chain
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 
 from kernel import runtime
 from kernel.db import db
-from kernel.models import ChoiceList, Customer, FieldDefinition, Ticket, TicketType, User
+from kernel.models import (
+    ChoiceItem,
+    ChoiceList,
+    Customer,
+    FieldDefinition,
+    Ticket,
+    TicketType,
+    User,
+)
 from kernel.models.fields import OVERRIDABLE
+
+_MEMO = "hookdesk.fieldset_memo"
+_WATCHED = (FieldDefinition, ChoiceList, ChoiceItem)
 
 
 @dataclass(frozen=True)
@@ -47,12 +78,71 @@ class Field:
         return self.plugin is None
 
 
+# -- the per-transaction memo -------------------------------------------------
+
+
+@dataclass
+class _Memo:
+    active: list[Field] | None = None  # active fields in form order
+    rows: dict[str, FieldDefinition] = dc_field(default_factory=dict)  # their rows, by key
+    choice_lists: dict[str, list[tuple[str, str]]] = dc_field(default_factory=dict)
+
+
+def _memo() -> _Memo:
+    session = db.session()
+    memo = session.info.get(_MEMO)
+    if memo is not None and _pending_changes(session):
+        memo = None  # the next query autoflushes them; read again afterwards
+    if memo is None:
+        memo = session.info[_MEMO] = _Memo()
+    return memo
+
+
+def _pending_changes(session: Session) -> bool:
+    return any(
+        isinstance(obj, _WATCHED) for obj in chain(session.new, session.deleted, session.dirty)
+    )
+
+
+def _forget(session: Session) -> None:
+    session.info.pop(_MEMO, None)
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(session, transaction):
+    _forget(session)
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _forget_before_writing_fields(session, flush_context, instances):
+    if _MEMO in session.info and _pending_changes(session):
+        _forget(session)
+
+
+@sa_event.listens_for(Session, "do_orm_execute")
+def _forget_on_bulk_writes(state):
+    if _MEMO in state.session.info and not state.is_select and any(
+        issubclass(mapper.class_, _WATCHED) for mapper in state.all_mappers
+    ):
+        _forget(state.session)
+
+
+# -- reading ----------------------------------------------------------------
+
+
 def all_fields(include_inactive: bool = False) -> list[Field]:
-    query = db.select(FieldDefinition)
-    if not include_inactive:
-        query = query.where(FieldDefinition.is_active.is_(True))
-    rows = db.session.scalars(query).all()
-    return sorted((Field.from_row(r) for r in rows), key=lambda f: (f.order, f.key))
+    if include_inactive:
+        rows = db.session.scalars(db.select(FieldDefinition)).all()
+        return sorted((Field.from_row(r) for r in rows), key=lambda f: (f.order, f.key))
+    memo = _memo()
+    if memo.active is None:
+        rows = db.session.scalars(
+            db.select(FieldDefinition).where(FieldDefinition.is_active.is_(True))
+        ).all()
+        active = sorted((Field.from_row(r) for r in rows), key=lambda f: (f.order, f.key))
+        memo.rows = {r.key: r for r in rows}
+        memo.active = active
+    return list(memo.active)
 
 
 def for_type(ticket_type: TicketType, audience: str = "agent") -> list[Field]:
@@ -71,11 +161,24 @@ def base_choices(field: Field) -> list[tuple[str, str]] | None:
     if field.choices:
         return [(str(v), str(lbl)) for v, lbl in field.choices]
     if field.choice_list:
-        clist = db.session.scalar(db.select(ChoiceList).where(ChoiceList.key == field.choice_list))
-        if clist is None:
-            return []
-        return [(i.value, i.label) for i in clist.items if i.visible]
+        memo = _memo()
+        items = memo.choice_lists.get(field.choice_list)
+        if items is None:
+            clist = db.session.scalar(
+                db.select(ChoiceList).where(ChoiceList.key == field.choice_list)
+            )
+            items = [] if clist is None else [(i.value, i.label) for i in clist.items if i.visible]
+            memo.choice_lists[field.choice_list] = items
+        return list(items)
     return None
+
+
+def _definition(key: str) -> FieldDefinition | None:
+    all_fields()  # fills the memo's rows if this transaction has not read them yet
+    row = _memo().rows.get(key)
+    if row is None:  # an inactive field
+        row = db.session.scalar(db.select(FieldDefinition).where(FieldDefinition.key == key))
+    return row
 
 
 def allowed_choices(
@@ -91,7 +194,7 @@ def allowed_choices(
     answer (see the spec: intersection; for a reference field without a list,
     the union of answers is the base)."""
     base = base_choices(field)
-    definition = db.session.scalar(db.select(FieldDefinition).where(FieldDefinition.key == field.key))
+    definition = _definition(field.key)
     answers = [
         [(str(v), str(lbl)) for v, lbl in answer]
         for _plugin, answer in runtime.host().collect(
@@ -115,4 +218,3 @@ def allowed_choices(
         keep = {v for v, _ in answer}
         base = [(v, lbl) for v, lbl in base if v in keep]
     return base
-

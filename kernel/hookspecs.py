@@ -381,3 +381,20 @@ def hookdesk_register_jobs() -> list[d.JobDecl]:
     which waits for the current unit of work to commit.
     Combine: all collected; a duplicate key is a start-up error.
     """
+
+
+# ---------------------------------------------------------------------------
+# REST API
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def hookdesk_register_api_blueprints() -> list[Any]:
+    """REST endpoints under ``/api/v1`` that appear in the same OpenAPI document.
+
+    Called: once while the app is built. Receives: nothing.
+    Returns: a list of ``flask_smorest.Blueprint``; each ``url_prefix`` is placed
+    under ``/api/v1`` (name them after the plugin, e.g. ``/warranty/houses``).
+    Use ``web.api.auth.require_token`` and ``current_user`` for authentication.
+    Combine: all registered.
+    """

@@ -103,12 +103,16 @@ class PluginHost:
                 info = available[name]
                 obj = self._load(name)
             self.infos[name] = PluginInfo(**{**info.__dict__, "description": _describe(obj)})
-            self.pm.register(obj, name=name)
+            try:
+                self.pm.register(obj, name=name)
+            except pluggy.PluginValidationError as exc:
+                raise PluginError(f"Plugin {name!r} does not match the hook specs: {exc}") from exc
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             raise PluginError(
-                f"Plugin {exc.plugin_name!r} implements a hook that does not exist: {exc}"
+                f"Plugin {self.pm.get_name(exc.plugin)!r} implements a hook that does not "
+                f"exist: {exc}"
             ) from exc
         from kernel.registry import Registry
 

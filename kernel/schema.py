@@ -105,8 +105,11 @@ def marshmallow_field(
     required: bool,
     choices: ChoiceResolver,
     references: ReferenceResolver,
+    partial: bool = False,
 ) -> fields.Field:
-    opts: dict[str, Any] = {"required": required, "allow_none": not required}
+    """``required``: the field may not be empty. ``partial`` (an update): it may be
+    left out, but when it is given it still may not be emptied."""
+    opts: dict[str, Any] = {"required": required and not partial, "allow_none": not required}
     if required:
         opts["error_messages"] = {"required": "This field is required.",
                                   "null": "This field is required."}
@@ -165,9 +168,10 @@ def build(
     references: ReferenceResolver,
     partial: bool = False,
 ) -> Schema:
-    """A schema for these fields. ``partial``: for updates, nothing is required."""
+    """A schema for these fields. ``partial``: for updates, a field may be left out,
+    but a required one that is given may not be emptied."""
     declared = {
-        f.key: marshmallow_field(f, f.required and not partial, choices, references)
+        f.key: marshmallow_field(f, f.required, choices, references, partial=partial)
         for f in form_fields
     }
     return Schema.from_dict(declared, name="TicketValues")()

@@ -22,6 +22,10 @@ class BlobTooLarge(Exception):
         self.limit = limit
 
 
+class BlobEmpty(Exception):
+    """The stream had no bytes and the caller refuses empty files (nothing is kept)."""
+
+
 @dataclass(frozen=True)
 class StoredBlob:
     sha256: str
@@ -37,7 +41,8 @@ class BlobStore:
             raise ValueError("not a sha256 digest")
         return os.path.join(self.root, sha256[:2], sha256[2:4], sha256)
 
-    def put(self, stream: BinaryIO, max_bytes: int | None = None) -> StoredBlob:
+    def put(self, stream: BinaryIO, max_bytes: int | None = None,
+            allow_empty: bool = True) -> StoredBlob:
         os.makedirs(self.root, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
@@ -50,6 +55,8 @@ class BlobStore:
                         raise BlobTooLarge(max_bytes)
                     digest.update(chunk)
                     out.write(chunk)
+            if size == 0 and not allow_empty:
+                raise BlobEmpty()
             sha = digest.hexdigest()
             final = self.path(sha)
             os.makedirs(os.path.dirname(final), exist_ok=True)

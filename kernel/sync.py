@@ -9,7 +9,7 @@ that involve them; transitions an admin removed are not restored.
 
 from __future__ import annotations
 
-from kernel import numbering
+from kernel import numbering, runtime
 from kernel.db import db
 from kernel.models import (
     ChoiceItem,
@@ -45,7 +45,10 @@ def sync(host: PluginHost) -> dict[str, int]:
             decl = entry.decl
             if db.session.scalar(db.select(TicketType).where(TicketType.key == key)):
                 continue
-            numbering.validate(decl.number_template)
+            # Plugin variables are named by the deployment, as for an admin's template.
+            numbering.validate(
+                decl.number_template, tuple(runtime.config("HOOKDESK_NUMBERING_VARIABLES", ()))
+            )
             pipe = db.session.scalar(db.select(Pipeline).where(Pipeline.key == decl.pipeline))
             initial = pipe.status(decl.initial_status) if decl.initial_status else None
             db.session.add(TicketType(

@@ -51,9 +51,10 @@ def create_app(config: dict[str, Any] | None = None, plugin_objects: dict | None
     migrate.init_app(app, db, directory=migrations.DIRECTORY, command="alembic")
     migrations.configure(migrate, host)
 
-    from web import cli, views
+    from web import api, cli, views
 
     app.register_blueprint(views.bp)
+    api.init_app(app)
     for _plugin, blueprints in host.collect("hookdesk_register_blueprints"):
         for blueprint in blueprints:
             app.register_blueprint(blueprint)

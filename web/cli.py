@@ -101,20 +101,28 @@ def db_revision(plugin, message, autogenerate):
     kwargs = {"message": message, "version_path": path}
     if new_branch:
         kwargs.update(head="base", branch_label=plugin)
-        if plugin != "kernel":
-            kwargs["depends_on"] = "kernel@head"  # plugin tables refer to kernel rows
     else:
         kwargs["head"] = f"{plugin}@head"
     current_app.extensions["hookdesk_migration_scope"] = plugin
+    before = set(os.listdir(path))
     try:
         if autogenerate:
-            flask_migrate.migrate(**{k: v for k, v in kwargs.items() if k != "depends_on"})
-            if new_branch and plugin != "kernel":
-                click.echo("Remember: set depends_on = 'kernel@head' revision in the new file.")
+            flask_migrate.migrate(**kwargs)
         else:
             flask_migrate.revision(**kwargs)
     finally:
         current_app.extensions.pop("hookdesk_migration_scope", None)
+    if new_branch and plugin != "kernel":
+        # A plugin's tables refer to kernel rows: its first revision waits for the
+        # kernel's current head.
+        kernel_head = script.get_revision("kernel@head").revision
+        for name in sorted(set(os.listdir(path)) - before):
+            if name.endswith(".py"):
+                file_path = os.path.join(path, name)
+                with open(file_path, encoding="utf-8") as fh:
+                    text = fh.read()
+                with open(file_path, "w", encoding="utf-8") as fh:
+                    fh.write(text.replace("depends_on = None", f"depends_on = {kernel_head!r}", 1))
 
 
 # -- plugins, demo, users -----------------------------------------------------
@@ -173,6 +181,56 @@ def user_create(email, password, role, name):
     click.echo(f"Created {role} {user.email} (id {user.id}).")
 
 
+token_group = click.Group("token", help="Personal API tokens.")
+
+
+@token_group.command("create")
+@click.option("--email", required=True, help="The user the token acts for.")
+@click.option("--name", default="cli", show_default=True, help="What the token is for.")
+@with_appcontext
+def token_create(email, name):
+    """Create a token and print it (it is shown only this once)."""
+    from kernel.services import tokens, users
+
+    user = users.by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user with e-mail {email}.")
+    try:
+        _row, secret = tokens.create(user, name)
+    except HookdeskError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(secret)
+
+
+@token_group.command("list")
+@click.option("--email", required=True)
+@with_appcontext
+def token_list(email):
+    from kernel.services import tokens, users
+
+    user = users.by_email(email)
+    if user is None:
+        raise click.ClickException(f"No user with e-mail {email}.")
+    for row in tokens.for_user(user):
+        state = "revoked" if row.revoked_at else "active"
+        click.echo(f"{row.id:>5}  hd_{row.prefix}_…  {state:<8} {row.name}")
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def token_revoke(token_id):
+    from kernel.db import db
+    from kernel.models import ApiToken
+    from kernel.services import tokens
+
+    row = db.session.get(ApiToken, token_id)
+    if row is None:
+        raise click.ClickException(f"No token {token_id}.")
+    tokens.revoke(token_id, row.user)
+    click.echo(f"Revoked token {token_id}.")
+
+
 @click.command("worker")
 @click.option("--workers", "-w", default=2, show_default=True, help="Worker threads.")
 @click.option("--no-periodic", is_flag=True, help="Do not run periodic jobs here.")
@@ -192,7 +250,7 @@ def register(app, host) -> None:
     from web.cli_config import COMMANDS
 
     for command in (db_group, plugins_command, demo_command, user_group, worker_command,
-                    *COMMANDS):
+                    token_group, *COMMANDS):
         app.cli.add_command(command)
     taken = set(app.cli.commands) | {"run", "shell", "routes"}
     for plugin, commands in host.collect("hookdesk_register_cli_commands"):

@@ -11,9 +11,11 @@ from kernel.models.tickets import (
     TicketEvent,
     TicketLink,
 )
+from kernel.models.tokens import ApiToken
 from kernel.models.workflow import Pipeline, Status, TicketType, Transition
 
 __all__ = [
+    "ApiToken",
     "Attachment",
     "ChoiceItem",
     "ChoiceList",

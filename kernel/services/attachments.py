@@ -8,12 +8,12 @@ import os
 from typing import Any, BinaryIO
 
 from kernel import permissions, runtime, signals
-from kernel.db import db, utcnow
+from kernel.db import db, get_by_id, utcnow
 from kernel.errors import NotFound, TooLarge, ValidationFailed
 from kernel.models import Attachment, Message, Ticket, User
 from kernel.services import history
 from kernel.services.uow import after_commit, unit_of_work
-from kernel.storage import BlobStore, BlobTooLarge
+from kernel.storage import BlobEmpty, BlobStore, BlobTooLarge
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
@@ -24,6 +24,14 @@ def store() -> BlobStore:
 
 def max_bytes() -> int:
     return int(runtime.config("HOOKDESK_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_BYTES))
+
+
+def _human_size(size: int) -> str:
+    """``20 MB``, ``1.5 MB``, ``512 KB``, ``10 bytes`` — so a small limit is not "0.0 MB"."""
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
 
 
 def _clean_name(name: str | None) -> str:
@@ -52,13 +60,13 @@ def attach(
     name = _clean_name(filename or getattr(upload, "filename", None) or getattr(upload, "name", ""))
     limit = max_bytes()
     try:
-        blob = store().put(_stream(upload), max_bytes=limit)
+        blob = store().put(_stream(upload), max_bytes=limit, allow_empty=False)
     except BlobTooLarge as exc:
         raise TooLarge(
-            {"file": f"{name!r} is larger than the limit of {limit / 1024 / 1024:.1f} MB."}
+            {"file": f"{name!r} is larger than the limit of {_human_size(limit)}."}
         ) from exc
-    if blob.size == 0:
-        raise ValidationFailed({"file": f"{name!r} is empty."})
+    except BlobEmpty as exc:
+        raise ValidationFailed({"file": f"{name!r} is empty."}) from exc
     ctype = (
         content_type
         or getattr(upload, "mimetype", None)
@@ -95,7 +103,7 @@ def attach(
 
 def get(attachment_id: int, viewer: User | None) -> Attachment:
     """An attachment ``viewer`` may download; otherwise ``NotFound``."""
-    attachment = db.session.get(Attachment, attachment_id)
+    attachment = get_by_id(Attachment, attachment_id)
     if attachment is None or attachment.ticket_id is None:
         raise NotFound("File not found.")
     ticket = db.session.get(Ticket, attachment.ticket_id)

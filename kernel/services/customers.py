@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from kernel import permissions, phones, runtime, signals
-from kernel.db import db
+from kernel.db import db, get_by_id
 from kernel.errors import NotFound, ValidationFailed
 from kernel.models import Customer, CustomerEmail, CustomerPhone, Ticket, User
 from kernel.services.uow import after_commit, unit_of_work
@@ -102,7 +102,7 @@ def update(customer: Customer, data: dict[str, Any], actor: User | None = None) 
 
 def get(customer_id: int, viewer: User | None = None) -> Customer:
     """A customer for a viewer with "can see customers" (or the customer's own account)."""
-    customer = db.session.get(Customer, customer_id)
+    customer = get_by_id(Customer, customer_id)
     if customer is None:
         raise NotFound("Customer not found.")
     if viewer is not None and viewer.is_customer:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 
 from kernel import fieldset, numbering, permissions, runtime, schema, signals
-from kernel.db import db, utcnow
+from kernel.db import db, get_by_id, utcnow
 from kernel.errors import Conflict, NotFound, TransitionRefused, ValidationFailed
 from kernel.models import Customer, Setting, Status, Ticket, TicketType, User
 from kernel.models.tickets import COLUMN_FIELDS
@@ -43,7 +43,7 @@ def get(ref: int | str, viewer: User | None = None) -> Ticket:
     """A ticket by id or number that ``viewer`` may see; else ``NotFound``."""
     ticket = None
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        ticket = db.session.get(Ticket, int(ref))
+        ticket = get_by_id(Ticket, ref)
     if ticket is None and isinstance(ref, str):
         ticket = db.session.scalar(db.select(Ticket).where(Ticket.number == ref))
     return permissions.require_view(viewer, ticket)
@@ -56,7 +56,7 @@ def _references_exist(field: fieldset.Field, ident: int) -> bool:
     from kernel.models import Attachment
 
     if field.type == "file":
-        return db.session.get(Attachment, ident) is not None
+        return get_by_id(Attachment, ident) is not None
     entry = runtime.host().registry.reference_entities.get(field.reference or "")
     return entry is not None and entry.decl.lookup(ident) is not None
 
@@ -100,7 +100,7 @@ def _validate(
             errors.setdefault(key, []).extend(msgs if isinstance(msgs, list) else [str(msgs)])
     assignee = loaded.get("assignee")
     if assignee is not None:
-        user = db.session.get(User, assignee)
+        user = get_by_id(User, assignee)
         if user is None or not user.is_agent or not user.is_active:
             errors.setdefault("assignee", []).append("Only an active agent can be the manager.")
     if errors:
@@ -116,6 +116,10 @@ def _validate(
     return loaded
 
 
+# What clearing an optional field means for a ticket column that cannot be NULL.
+_EMPTY_COLUMN_VALUES = {"subject": "", "text": "", "priority": "normal", "urgent": False}
+
+
 def _apply(ticket: Ticket, values: dict[str, Any], fields: dict[str, fieldset.Field]) -> dict:
     """Write values onto the ticket; return ``{key: [old, new]}`` for real changes."""
     changes: dict[str, list[Any]] = {}
@@ -124,10 +128,8 @@ def _apply(ticket: Ticket, values: dict[str, Any], fields: dict[str, fieldset.Fi
         if key in COLUMN_FIELDS:
             column = COLUMN_FIELDS[key]
             old = getattr(ticket, column)
-            if key == "priority" and value is None:
-                value = "normal"
-            if key == "urgent" and value is None:
-                value = False
+            if value is None and key in _EMPTY_COLUMN_VALUES:
+                value = _EMPTY_COLUMN_VALUES[key]  # these columns are NOT NULL
             if _differs(old, value):
                 setattr(ticket, column, value)
                 changes[key] = [old, value]
@@ -165,7 +167,8 @@ def _classify(ttype: TicketType, raw: dict, customer: Customer | None, actor: Us
     )
     if not proposals:
         return raw
-    plugin, best = max(proposals, key=lambda pair: (pair[1].confidence, [-ord(c) for c in pair[0]]))
+    # Highest confidence; on a tie the plugin name that sorts first.
+    plugin, best = min(proposals, key=lambda pair: (-pair[1].confidence, pair[0]))
     filled = dict(raw)
     for key, value in best.values.items():
         if filled.get(key) in (None, "", []):
@@ -222,16 +225,19 @@ def create(
         _apply(ticket, loaded, fields)
         if status.is_closed:
             ticket.closed_at = now
-        extra = {}
+        extra: dict[str, Any] = {}
+        owners: dict[str, str] = {}
         for plugin, answer in runtime.host().collect(
             "hookdesk_numbering_variables", ticket_type=ttype, ticket=ticket
         ):
-            clash = set(answer) & set(extra)
+            clash = sorted(set(answer) & set(extra))
             if clash:
+                by = sorted({owners[k] for k in clash} | {plugin})
                 raise ValidationFailed(
-                    {"number": f"Numbering variable(s) {sorted(clash)} given twice (by {plugin})."}
+                    {"number": f"Numbering variable(s) {clash} given by both {' and '.join(by)}."}
                 )
             extra.update(answer)
+            owners.update(dict.fromkeys(answer, plugin))
         variables = numbering.variables_for(ttype.key, now, extra)
         ticket.number = numbering.next_number(ttype.number_template, variables)
         db.session.add(ticket)
@@ -261,7 +267,7 @@ def _customer_for(raw: dict, actor: User | None) -> Customer | None:
     if isinstance(ident, dict):
         ident = ident.get("id")
     try:
-        return db.session.get(Customer, int(ident)) if ident not in (None, "") else None
+        return get_by_id(Customer, ident)
     except (TypeError, ValueError):
         return None  # the schema reports the bad value
 
@@ -378,7 +384,7 @@ def assign(
     permissions.require_view(actor, ticket)
     permissions.require(actor, "tickets.assign")
     _check_version(ticket, expected_version)
-    user = db.session.get(User, assignee) if isinstance(assignee, int) else assignee
+    user = get_by_id(User, assignee) if isinstance(assignee, int) else assignee
     if assignee is not None and (user is None or not user.is_agent or not user.is_active):
         raise ValidationFailed({"assignee": "Only an active agent can be the manager."})
     if (user.id if user else None) == ticket.assignee_id:
@@ -435,7 +441,7 @@ def _flush(ticket: Ticket) -> None:
 
 
 def require_ticket(ticket_id: int, viewer: User | None) -> Ticket:
-    ticket = db.session.get(Ticket, ticket_id)
+    ticket = get_by_id(Ticket, ticket_id)
     if ticket is None:
         raise NotFound("Ticket not found.")
     return permissions.require_view(viewer, ticket)

@@ -16,7 +16,7 @@ from typing import Any
 from blinker import Signal
 
 from kernel import runtime
-from kernel.db import db
+from kernel.db import db, sqlite_write_intent
 
 log = logging.getLogger("hookdesk.signals")
 
@@ -33,6 +33,20 @@ def unit_of_work() -> Iterator[Any]:
     try:
         if depth == 0:
             info[_PENDING] = []
+            intent = None
+            if session.get_bind().dialect.name == "sqlite":
+                # A read transaction already open cannot become IMMEDIATE: end it
+                # (it holds no changes of ours) so this one begins as a writer.
+                # Loaded objects stay loaded: expiring them here would make the
+                # caller's next attribute access reload (and autoflush) mid-change.
+                current = session()
+                if current.in_transaction():
+                    keep, current.expire_on_commit = current.expire_on_commit, False
+                    try:
+                        current.commit()
+                    finally:
+                        current.expire_on_commit = keep
+                intent = sqlite_write_intent.set(True)
             try:
                 yield session
                 session.commit()
@@ -40,6 +54,9 @@ def unit_of_work() -> Iterator[Any]:
                 session.rollback()
                 info[_PENDING] = []
                 raise
+            finally:
+                if intent is not None:
+                    sqlite_write_intent.reset(intent)
         else:
             mark = len(info[_PENDING])
             nested = session.begin_nested()

@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from kernel import permissions, runtime, signals
-from kernel.db import db
+from kernel.db import db, get_by_id
 from kernel.errors import ValidationFailed
 from kernel.models import Customer, Role, User
 from kernel.services.uow import after_commit, unit_of_work
@@ -52,7 +52,7 @@ def create(data: dict[str, Any], actor: User | None = None) -> User:
         errors["roles"] = "Customers have no roles."
     customer = None
     if loaded["customer_id"] is not None:
-        customer = db.session.get(Customer, loaded["customer_id"])
+        customer = get_by_id(Customer, loaded["customer_id"])
         if customer is None:
             errors["customer_id"] = "Customer not found."
     if errors:

@@ -1,0 +1,962 @@
+"""One test per hook spec, each asserting the hook's effect through the kernel
+(Datasette's ``test_plugin_hooks_have_tests``), plus the start-up errors.
+
+Each test registers a small probe plugin object with
+``kernel.testing.build_app(tmp_path, plugins, plugin_objects={"probe": obj})``.
+``test_every_hook_has_a_test`` fails when a hook spec has no ``test_<hook>``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import textwrap
+from contextlib import contextmanager
+
+import click
+import pluggy
+import pytest
+import sqlalchemy as sa
+from flask import Blueprint
+
+from kernel import declarations as d
+from kernel import fieldset, hookimpl, hookspecs, permissions
+from kernel.db import db
+from kernel.errors import (
+    NotFound,
+    PermissionDenied,
+    PluginError,
+    TransitionRefused,
+    ValidationFailed,
+)
+from kernel.models import ChoiceList, Pipeline, Role, Ticket, TicketType
+from kernel.plugins import PluginHost
+from kernel.services import history, messages, tickets, users
+from kernel.services import settings as settings_service
+from kernel.testing import build_app
+
+
+@contextmanager
+def probe_app(tmp_path, probes: dict, plugins=("helpdesk",), config: dict | None = None):
+    """An app with the built-in ``plugins`` and the probe objects enabled, in an
+    application context, on a migrated and synced database."""
+    app = build_app(tmp_path, (*plugins, *probes), config, plugin_objects=probes)
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def host(app):
+    return app.extensions["hookdesk"]
+
+
+def make_agent(email="agent@test.example", roles=("agent",)):
+    return users.create({"email": email, "password": "agent-pass-1", "roles": list(roles),
+                         "name": email.split("@")[0]})
+
+
+def make_customer(email="buyer@test.example"):
+    return users.create({"email": email, "password": "buyer-pass-1", "kind": "customer",
+                         "name": email.split("@")[0]})
+
+
+def hook_names() -> list[str]:
+    pm = pluggy.PluginManager("hookdesk")
+    pm.add_hookspecs(hookspecs)
+    return sorted(name for name in dir(pm.hook) if name.startswith("hookdesk_"))
+
+
+# ---------------------------------------------------------------------------
+# Declarations
+# ---------------------------------------------------------------------------
+
+PROBE_PIPELINE = d.PipelineDecl(
+    "probe_flow", "Probe flow",
+    [d.StatusDecl("open", "Open"), d.StatusDecl("checked", "Checked"),
+     d.StatusDecl("done", "Done", "closed_success"), d.StatusDecl("dropped", "Dropped",
+                                                                  "closed_failure")],
+    transitions=[("open", "checked"), ("checked", "done"), ("open", "dropped")],
+)
+
+
+class FlowProbe:
+    """A pipeline and a ticket type using it."""
+
+    @hookimpl
+    def hookdesk_register_pipelines(self):
+        return [PROBE_PIPELINE]
+
+    @hookimpl
+    def hookdesk_register_ticket_types(self):
+        return [d.TicketTypeDecl("probe_case", "Probe case", "probe_flow", "checked",
+                                 "PC-{seq:03d}", customer_can_create=False, order=5)]
+
+
+def test_hookdesk_register_ticket_types(tmp_path):
+    with probe_app(tmp_path, {"probe": FlowProbe()}) as app:
+        assert host(app).registry.ticket_types["probe_case"].plugin == "probe"
+        row = db.session.scalar(sa.select(TicketType).where(TicketType.key == "probe_case"))
+        assert (row.name, row.plugin, row.initial_status.key) == ("Probe case", "probe", "checked")
+        ticket = tickets.create({"subject": "Probe"}, type="probe_case")
+        assert ticket.number == "PC-001" and ticket.status.key == "checked"
+        assert tickets.create({"subject": "Again"}, type="probe_case").number == "PC-002"
+        with pytest.raises(ValidationFailed) as refused:
+            tickets.create({"subject": "Mine"}, actor=make_customer(), type="probe_case")
+        assert "type" in refused.value.errors
+
+
+def test_hookdesk_register_pipelines(tmp_path):
+    with probe_app(tmp_path, {"probe": FlowProbe()}) as app:
+        assert host(app).registry.pipelines["probe_flow"].plugin == "probe"
+        pipe = db.session.scalar(sa.select(Pipeline).where(Pipeline.key == "probe_flow"))
+        assert [s.key for s in pipe.statuses] == ["open", "checked", "done", "dropped"]
+        assert [s.group for s in pipe.statuses][-2:] == ["closed_success", "closed_failure"]
+        ticket = tickets.create({"subject": "Flow"}, type="probe_case")
+        with pytest.raises(TransitionRefused) as refused:
+            tickets.transition(ticket, "dropped")  # only from "open"
+        assert "allowed next: done" in refused.value.message
+        tickets.transition(ticket, "done")
+        assert ticket.is_closed and ticket.closed_at is not None
+
+
+class FieldProbe:
+    @hookimpl
+    def hookdesk_register_fields(self):
+        return [d.FieldDecl("probe_color", "choice", "Colour", required=True,
+                            choices=[("red", "Red"), ("blue", "Blue")], ticket_types=["request"],
+                            help_text="Pick one.", shown_to_customer=True,
+                            editable_by_customer=True)]
+
+
+def test_hookdesk_register_fields(tmp_path):
+    with probe_app(tmp_path, {"probe": FieldProbe()}):
+        ttype = tickets.ticket_type("request")
+        field = next(f for f in fieldset.for_type(ttype, "customer") if f.key == "probe_color")
+        assert (field.label, field.required, field.plugin) == ("Colour", True, "probe")
+        ticket = tickets.create({"subject": "Paint", "probe_color": "red"})
+        assert ticket.values["probe_color"] == "red"
+        for values in ({"subject": "No colour"}, {"subject": "Purple", "probe_color": "purple"}):
+            with pytest.raises(ValidationFailed) as refused:
+                tickets.create(values)
+            assert list(refused.value.errors) == ["probe_color"]
+
+
+class ChoiceListProbe:
+    @hookimpl
+    def hookdesk_register_choice_lists(self):
+        return [d.ChoiceListDecl("probe_sizes", "Sizes", [
+            d.ChoiceDecl("s", "Small"), d.ChoiceDecl("m", "Medium", group="regular"),
+            d.ChoiceDecl("xl", "Extra large", visible=False)])]
+
+    @hookimpl
+    def hookdesk_register_fields(self):
+        return [d.FieldDecl("probe_size", "choice", "Size", choice_list="probe_sizes")]
+
+
+def test_hookdesk_register_choice_lists(tmp_path):
+    from kernel.services import fields as field_service
+    from kernel.sync import sync
+
+    with probe_app(tmp_path, {"probe": ChoiceListProbe()}) as app:
+        clist = db.session.scalar(sa.select(ChoiceList).where(ChoiceList.key == "probe_sizes"))
+        assert clist.plugin == "probe"
+        assert [(i.value, i.label, i.visible) for i in clist.items] == [
+            ("s", "Small", True), ("m", "Medium", True), ("xl", "Extra large", False)]
+        assert tickets.create({"subject": "Shirt", "probe_size": "m"}).values["probe_size"] == "m"
+        with pytest.raises(ValidationFailed):
+            tickets.create({"subject": "Hidden item", "probe_size": "xl"})
+        field_service.save_choice("probe_sizes", "s", "Tiny")  # the admin renames an item
+        sync(host(app))  # a re-sync keeps the admin's edit
+        db.session.expire_all()
+        assert fieldset.base_choices(
+            next(f for f in fieldset.all_fields() if f.key == "probe_size")
+        ) == [("s", "Tiny"), ("m", "Medium")]
+
+
+class PermissionProbe:
+    @hookimpl
+    def hookdesk_register_permissions(self):
+        return [d.PermissionDecl("probe.launch", "Launch the probe", "Sends it to space.")]
+
+    @hookimpl
+    def hookdesk_register_roles(self):
+        return [d.RoleDecl("probe_operator", "Probe operator", ["probe.launch", "tickets.view"]),
+                d.RoleDecl("agent", "Agent", ["probe.launch"])]
+
+
+def test_hookdesk_register_permissions(tmp_path):
+    with probe_app(tmp_path, {"probe": PermissionProbe()}) as app:
+        entry = host(app).registry.permissions["probe.launch"]
+        assert (entry.plugin, entry.decl.label) == ("probe", "Launch the probe")
+        viewer = make_agent("viewer@test.example", roles=())
+        with pytest.raises(PermissionDenied) as denied:
+            permissions.require(viewer, "probe.launch")
+        assert "Launch the probe" in denied.value.message  # the declared label is shown
+        admin = make_agent("admin@test.example", roles=("admin",))
+        permissions.require(admin, "probe.launch")
+
+
+def test_hookdesk_register_roles(tmp_path):
+    with probe_app(tmp_path, {"probe": PermissionProbe()}) as app:
+        role = db.session.scalar(sa.select(Role).where(Role.key == "probe_operator"))
+        assert (role.name, sorted(role.permissions)) == ("Probe operator",
+                                                         ["probe.launch", "tickets.view"])
+        operator = make_agent("op@test.example", roles=("probe_operator",))
+        assert permissions.has(operator, "probe.launch")
+        assert not permissions.has(operator, "tickets.edit")
+        # A role declared by two plugins (the kernel and the probe) unites their permissions.
+        assert sorted(host(app).registry.roles["agent"].decl.permissions).count("probe.launch") == 1
+        agent = make_agent()
+        assert permissions.has(agent, "probe.launch") and permissions.has(agent, "tickets.view")
+
+
+class SettingProbe:
+    @hookimpl
+    def hookdesk_register_settings(self):
+        return [d.SettingDecl("probe.limit", "Limit", 7, "number", "How many.")]
+
+
+def test_hookdesk_register_settings(tmp_path):
+    with probe_app(tmp_path, {"probe": SettingProbe()}) as app:
+        assert host(app).registry.settings["probe.limit"].plugin == "probe"
+        assert settings_service.get("probe.limit") == 7  # the declared default
+        settings_service.set("probe.limit", 12)
+        assert settings_service.get("probe.limit") == 12
+        with pytest.raises(ValidationFailed) as refused:
+            settings_service.set("probe.unknown", 1)
+        assert "probe.unknown" in refused.value.errors
+
+
+MIGRATION = '''
+"""probemig things"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "probemig_0001"
+down_revision = None
+branch_labels = ("probemig",)
+depends_on = "kernel_0001"
+
+
+def upgrade():
+    op.create_table(
+        "probemig_things",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("ticket_id", sa.Integer(), sa.ForeignKey("tickets.id"), nullable=False),
+    )
+
+
+def downgrade():
+    op.drop_table("probemig_things")
+'''
+
+
+def test_hookdesk_register_migrations(tmp_path):
+    from alembic.script import ScriptDirectory
+
+    versions = tmp_path / "probemig_versions"
+    versions.mkdir()
+    (versions / "probemig_0001_things.py").write_text(textwrap.dedent(MIGRATION))
+
+    class MigrationProbe:
+        @hookimpl
+        def hookdesk_register_migrations(self):
+            return str(versions)
+
+    with probe_app(tmp_path, {"probemig": MigrationProbe()}) as app:
+        assert host(app).registry.migrations["probemig"] == str(versions)
+        assert "probemig_things" in sa.inspect(db.engine).get_table_names()
+        heads = set(db.session.scalars(sa.text("SELECT version_num FROM alembic_version")))
+        assert "probemig_0001" in heads
+        # ``hookdesk db`` commands see the branch beside the kernel's.
+        config = app.extensions["migrate"].migrate.get_config(None)
+        script = ScriptDirectory.from_config(config)
+        assert "probemig_0001" in script.get_heads()
+        assert script.get_revision("probemig@head").branch_labels == {"probemig"}
+
+
+class BlueprintProbe:
+    @hookimpl
+    def hookdesk_register_blueprints(self):
+        bp = Blueprint("probe", __name__, url_prefix="/probe")
+        bp.add_url_rule("/ping", "ping", lambda: "pong from probe")
+        return [bp]
+
+    @hookimpl
+    def hookdesk_init_app(self, app):
+        app.config["PROBE_SAW_BLUEPRINTS"] = sorted(app.blueprints)
+
+
+def test_hookdesk_register_blueprints(tmp_path):
+    with probe_app(tmp_path, {"probe": BlueprintProbe()}) as app:
+        response = app.test_client().get("/probe/ping")
+        assert response.status_code == 200 and response.data == b"pong from probe"
+
+
+def test_hookdesk_init_app(tmp_path):
+    with probe_app(tmp_path, {"probe": BlueprintProbe()}) as app:
+        # Called once the kernel's and every plugin's blueprints are registered.
+        assert "probe" in app.config["PROBE_SAW_BLUEPRINTS"]
+        assert "core" in app.config["PROBE_SAW_BLUEPRINTS"]
+
+
+@click.command("probe-hello")
+@click.argument("name")
+def probe_hello(name):
+    """Say hello."""
+    click.echo(f"Hello, {name}! Tickets: {db.session.scalar(sa.select(sa.func.count(Ticket.id)))}")
+
+
+class CliProbe:
+    @hookimpl
+    def hookdesk_register_cli_commands(self):
+        return [probe_hello]
+
+
+def test_hookdesk_register_cli_commands(tmp_path):
+    with probe_app(tmp_path, {"probe": CliProbe()}) as app:
+        tickets.create({"subject": "Counted"})
+        result = app.test_cli_runner().invoke(args=["probe-hello", "world"])
+        assert result.exit_code == 0, result.output
+        assert result.output == "Hello, world! Tickets: 1\n"
+
+
+class TriggerProbe:
+    @hookimpl
+    def hookdesk_register_trigger_conditions(self):
+        return [d.TriggerConditionDecl(
+            "probe.subject_has", "Subject contains",
+            lambda ticket, event, params: params["word"] in ticket.subject,
+            params=[d.FieldDecl("word", "text", "Word")])]
+
+    @hookimpl
+    def hookdesk_register_trigger_actions(self):
+        def note(ticket, event, params, context=None):
+            messages.post(ticket, f"Probe saw {event.kind}: {params['text']}", internal=True)
+
+        return [d.TriggerActionDecl("probe.note", "Add a note", note,
+                                    params=[d.FieldDecl("text", "text", "Text")])]
+
+
+def test_hookdesk_register_trigger_conditions(tmp_path):
+    with probe_app(tmp_path, {"probe": TriggerProbe()}) as app:
+        entry = host(app).registry.trigger_conditions["probe.subject_has"]
+        assert entry.plugin == "probe" and [p.key for p in entry.decl.params] == ["word"]
+        ticket = tickets.create({"subject": "Printer jam"})
+        event = history.for_ticket(ticket)[0]
+        assert entry.decl.evaluate(ticket, event, {"word": "jam"}) is True
+        assert entry.decl.evaluate(ticket, event, {"word": "fire"}) is False
+
+
+def test_hookdesk_register_trigger_actions(tmp_path):
+    with probe_app(tmp_path, {"probe": TriggerProbe()}) as app:
+        entry = host(app).registry.trigger_actions["probe.note"]
+        assert entry.plugin == "probe" and entry.decl.side_effect is False
+        ticket = tickets.create({"subject": "Printer jam"})
+        entry.decl.run(ticket, history.for_ticket(ticket)[0], {"text": "check toner"}, None)
+        (note,) = messages.thread(ticket)
+        assert note.internal and note.body == "Probe saw created: check toner"
+
+
+class EventKindProbe:
+    @hookimpl
+    def hookdesk_register_event_kinds(self):
+        return [d.EventKindDecl("probe.pinged", "Pinged by the probe")]
+
+
+def test_hookdesk_register_event_kinds(tmp_path):
+    with probe_app(tmp_path, {"probe": EventKindProbe()}) as app:
+        kinds = host(app).registry.event_kinds
+        assert kinds["probe.pinged"].plugin == "probe" and kinds["created"].plugin == "kernel"
+        ticket = tickets.create({"subject": "Ping me"})
+        event = tickets.record_custom_event(ticket, "probe.pinged", {"n": 1}, via="probe")
+        assert (event.kind, event.data, event.via) == ("probe.pinged", {"n": 1}, "probe")
+        assert [e.kind for e in history.for_ticket(ticket)] == ["created", "probe.pinged"]
+        with pytest.raises(ValidationFailed) as refused:
+            tickets.record_custom_event(ticket, "probe.undeclared", {})
+        assert "kind" in refused.value.errors
+
+
+SENT: list = []
+
+
+class ChannelProbe:
+    @hookimpl
+    def hookdesk_register_notification_channels(self):
+        return [d.NotificationChannelDecl(
+            "probe_pigeon", "Carrier pigeon",
+            lambda recipient, subject, body, context: SENT.append((recipient, subject, body)))]
+
+
+def test_hookdesk_register_notification_channels(tmp_path):
+    SENT.clear()
+    with probe_app(tmp_path, {"probe": ChannelProbe()}) as app:
+        entry = host(app).registry.notification_channels["probe_pigeon"]
+        assert (entry.plugin, entry.decl.label) == ("probe", "Carrier pigeon")
+        entry.decl.send("roof 3", "Hello", "Coo", {})
+        assert SENT == [("roof 3", "Hello", "Coo")]
+
+
+class ReportProbe:
+    @hookimpl
+    def hookdesk_register_reports(self):
+        def build(params=None):
+            rows = db.session.execute(
+                sa.select(Ticket.queue, sa.func.count()).group_by(Ticket.queue)
+                .order_by(Ticket.queue)).all()
+            return {"columns": ["queue", "tickets"], "rows": [list(r) for r in rows]}
+
+        return [d.ReportDecl("probe.by_queue", "Tickets by queue", build)]
+
+
+def test_hookdesk_register_reports(tmp_path):
+    with probe_app(tmp_path, {"probe": ReportProbe()}) as app:
+        entry = host(app).registry.reports["probe.by_queue"]
+        assert entry.plugin == "probe" and entry.decl.permission == "reports.view"
+        for queue in ("billing", "billing", "technical"):
+            tickets.create({"subject": "Q", "queue": queue})
+        assert entry.decl.build({}) == {"columns": ["queue", "tickets"],
+                                        "rows": [["billing", 2], ["technical", 1]]}
+
+
+THINGS = {1: "Boiler", 2: "Heat pump"}
+
+
+class ReferenceProbe:
+    @hookimpl
+    def hookdesk_register_reference_entities(self):
+        return [d.ReferenceEntityDecl("probe_device", "Device", THINGS.get, str)]
+
+    @hookimpl
+    def hookdesk_register_fields(self):
+        return [d.FieldDecl("probe_device", "reference", "Device", reference="probe_device")]
+
+
+def test_hookdesk_register_reference_entities(tmp_path):
+    with probe_app(tmp_path, {"probe": ReferenceProbe()}) as app:
+        entry = host(app).registry.reference_entities["probe_device"]
+        assert entry.plugin == "probe" and entry.decl.display(entry.decl.lookup(2)) == "Heat pump"
+        ticket = tickets.create({"subject": "Noise", "probe_device": 2})
+        assert ticket.values["probe_device"] == 2
+        with pytest.raises(ValidationFailed) as refused:
+            tickets.create({"subject": "Ghost", "probe_device": 3})
+        assert refused.value.errors == {"probe_device": ["#3 does not exist."]}
+
+
+class JobProbe:
+    done: list = []
+
+    @hookimpl
+    def hookdesk_register_jobs(self):
+        return [d.JobDecl("probe.count", lambda ticket_id: JobProbe.done.append(
+            db.session.get(Ticket, ticket_id).subject))]
+
+
+def test_hookdesk_register_jobs(tmp_path):
+    from kernel import jobs
+    from kernel.services.uow import unit_of_work
+
+    JobProbe.done = []
+    with probe_app(tmp_path, {"probe": JobProbe()}) as app:
+        assert host(app).registry.jobs["probe.count"].plugin == "probe"
+        with unit_of_work():
+            ticket = tickets.create({"subject": "Queued"})
+            jobs.enqueue("probe.count", ticket_id=ticket.id)
+            assert JobProbe.done == []  # waits for the commit
+        assert JobProbe.done == ["Queued"]
+
+
+def test_hookdesk_register_api_blueprints(tmp_path):
+    from flask_smorest import Blueprint as ApiBlueprint
+
+    class ApiProbe:
+        @hookimpl
+        def hookdesk_register_api_blueprints(self):
+            blp = ApiBlueprint("probe_api", __name__, url_prefix="/probe",
+                               description="Probe endpoints.")
+
+            @blp.route("/ping")
+            def ping():
+                return {"pong": True}
+
+            return [blp]
+
+    with probe_app(tmp_path, {"probe": ApiProbe()}) as app:
+        client = app.test_client()
+        response = client.get("/api/v1/probe/ping")
+        assert response.status_code == 200 and response.get_json() == {"pong": True}
+        spec = app.extensions["hookdesk_api"].spec.to_dict()
+        assert "/api/v1/probe/ping" in spec["paths"]
+
+
+# ---------------------------------------------------------------------------
+# Life cycle
+# ---------------------------------------------------------------------------
+
+
+class DemoProbe:
+    calls: list = []
+
+    @hookimpl
+    def hookdesk_load_demo_data(self, ctx):
+        ticket = tickets.create({"subject": "Demo from probe", "customer": ctx.customers[0].id},
+                                actor=ctx.agent)
+        DemoProbe.calls.append((ctx.agent.email, ctx.customer_user.email, ticket.number))
+
+
+def test_hookdesk_load_demo_data(tmp_path):
+    from kernel import demo
+
+    DemoProbe.calls = []
+    with probe_app(tmp_path, {"probe": DemoProbe()}) as app:
+        demo.load(host(app))
+        assert len(DemoProbe.calls) == 1
+        assert DemoProbe.calls[0][:2] == ("agent@example.com", "customer@example.com")
+        assert db.session.scalar(sa.select(Ticket).where(Ticket.subject == "Demo from probe"))
+        demo.load(host(app))  # once per database
+        assert len(DemoProbe.calls) == 1
+
+
+# ---------------------------------------------------------------------------
+# Decisions about tickets
+# ---------------------------------------------------------------------------
+
+
+class Classifier:
+    def __init__(self, queue, confidence):
+        self.queue, self.confidence, self.seen = queue, confidence, []
+
+    @hookimpl
+    def hookdesk_classify_ticket(self, ticket_type, values, customer, actor):
+        self.seen.append((ticket_type.key, dict(values), customer, actor))
+        if "invoice" in values.get("subject", ""):
+            return d.Classification({"queue": self.queue, "urgent": True}, self.confidence)
+        return None
+
+
+def test_hookdesk_classify_ticket(tmp_path):
+    sure, unsure = Classifier("billing", 90), Classifier("general", 10)
+    with probe_app(tmp_path, {"probe_b": sure, "probe": unsure}):
+        agent = make_agent()
+        ticket = tickets.create({"subject": "Wrong invoice"}, actor=agent)
+        assert (ticket.queue, ticket.urgent) == ("billing", True)  # highest confidence wins
+        kept = tickets.create({"subject": "Wrong invoice", "queue": "technical"}, actor=agent)
+        assert (kept.queue, kept.urgent) == ("technical", True)  # only empty keys are filled
+        plain = tickets.create({"subject": "Hello"}, actor=agent)
+        assert plain.queue is None
+        assert sure.seen[0] == ("request", {"subject": "Wrong invoice"}, None, agent)
+        # Equal confidence: the plugin name that sorts first wins, whatever the load order.
+        sure.confidence = unsure.confidence = 50
+        assert tickets.create({"subject": "invoice"}).queue == "general"
+
+
+class Validator:
+    seen: list = []
+
+    @hookimpl
+    def hookdesk_validate_ticket(self, ticket_type, values, ticket, actor):
+        Validator.seen.append((ticket_type.key, sorted(values), ticket, actor))
+        if "spam" in (values.get("subject") or ""):
+            return [("subject", "Looks like spam."), ("text", "Say what happened.")]
+        return None
+
+
+def test_hookdesk_validate_ticket(tmp_path):
+    Validator.seen = []
+    with probe_app(tmp_path, {"probe": Validator()}):
+        with pytest.raises(ValidationFailed) as refused:
+            tickets.create({"subject": "Buy spam now"})
+        assert refused.value.errors == {"subject": ["Looks like spam."],
+                                        "text": ["Say what happened."]}
+        assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 0  # nothing written
+        ticket = tickets.create({"subject": "Fine", "queue": "general"})
+        assert Validator.seen[-1][2] is None  # create: no ticket yet
+        with pytest.raises(ValidationFailed):
+            tickets.update(ticket, {"subject": "spam again"})
+        assert Validator.seen[-1][1:3] == (["subject"], ticket)  # update: only what changed
+        db.session.refresh(ticket)
+        assert ticket.subject == "Fine"
+
+
+class TransitionGuard:
+    @hookimpl
+    def hookdesk_validate_transition(self, ticket, from_status, to_status, actor):
+        if to_status.group != "open" and not ticket.text:
+            return f"Describe the solution before moving {from_status.key} -> {to_status.key}."
+        return None
+
+
+def test_hookdesk_validate_transition(tmp_path):
+    with probe_app(tmp_path, {"probe": TransitionGuard()}):
+        ticket = tickets.create({"subject": "Guarded"})
+        with pytest.raises(TransitionRefused) as refused:
+            tickets.transition(ticket, "resolved")
+        assert refused.value.message == "Describe the solution before moving new -> resolved."
+        assert ticket.status.key == "new"
+        tickets.transition(ticket, "in_progress")  # open -> open: no objection
+        tickets.update(ticket, {"text": "Replaced the cable."})
+        tickets.transition(ticket, "resolved")
+        assert ticket.is_closed
+
+
+class QueueFilter:
+    @hookimpl
+    def hookdesk_field_choices(self, field, ticket_type, actor, customer, ticket):
+        if field.key == "queue" and actor is not None and actor.is_customer:
+            return [("general", "General"), ("technical", "Technical"), ("nonsense", "X")]
+        return None
+
+
+def test_hookdesk_field_choices(tmp_path):
+    with probe_app(tmp_path, {"probe": QueueFilter()}):
+        customer = make_customer()
+        ttype = tickets.ticket_type("request")
+        queue = next(f for f in fieldset.for_type(ttype) if f.key == "queue")
+        # The intersection of the field's own list and the plugin's answer.
+        assert [v for v, _ in fieldset.allowed_choices(queue, ttype, customer,
+                                                       customer.customer, None)] == [
+            "general", "technical"]
+        assert len(fieldset.allowed_choices(queue, ttype, None, None, None)) == 3
+        with pytest.raises(ValidationFailed) as refused:
+            tickets.create({"subject": "Bill", "queue": "billing"}, actor=customer)
+        assert list(refused.value.errors) == ["queue"]
+        assert tickets.create({"subject": "Bill", "queue": "billing"}).queue == "billing"
+
+
+class Wall:
+    @hookimpl
+    def hookdesk_can_view_ticket(self, ticket, user):
+        if ticket.urgent and user.email.startswith("junior"):
+            return False
+        return None
+
+
+def test_hookdesk_can_view_ticket(tmp_path):
+    with probe_app(tmp_path, {"probe": Wall()}):
+        junior, senior = make_agent("junior@test.example"), make_agent("senior@test.example")
+        customer = make_customer()
+        urgent = tickets.create({"subject": "Hot", "urgent": True,
+                                 "customer": customer.customer_id})
+        calm = tickets.create({"subject": "Calm"})
+        with pytest.raises(NotFound):
+            tickets.get(urgent.id, viewer=junior)
+        assert tickets.get(calm.id, viewer=junior) is calm
+        assert tickets.get(urgent.id, viewer=senior) is urgent
+        assert tickets.get(urgent.id, viewer=customer) is urgent  # the kernel's rule decides
+        with pytest.raises(NotFound):
+            messages.post(urgent, "Let me in", actor=junior)
+
+
+class Zone:
+    def __init__(self, zone):
+        self.zone = zone
+
+    @hookimpl
+    def hookdesk_numbering_variables(self, ticket_type, ticket):
+        if ticket_type.key == "request":
+            return {"zone": self.zone if ticket.urgent else "Z"}
+        return None
+
+
+def test_hookdesk_numbering_variables(tmp_path):
+    from kernel.services import workflow
+
+    with probe_app(tmp_path, {"probe": Zone("U")},
+                   config={"HOOKDESK_NUMBERING_VARIABLES": ("zone",)}):
+        workflow.set_number_template("request", "{zone}-{seq:03d}")
+        assert tickets.create({"subject": "A", "urgent": True}).number == "U-001"
+        assert tickets.create({"subject": "B"}).number == "Z-001"  # a counter per prefix
+        assert tickets.create({"subject": "C", "urgent": True}).number == "U-002"
+
+
+def test_numbering_variable_from_two_plugins_is_an_error_naming_both(tmp_path):
+    from kernel.services import workflow
+
+    with probe_app(tmp_path, {"probe": Zone("U"), "probe_b": Zone("V")},
+                   config={"HOOKDESK_NUMBERING_VARIABLES": ("zone",)}):
+        workflow.set_number_template("request", "{zone}-{seq:03d}")
+        with pytest.raises(ValidationFailed) as refused:
+            tickets.create({"subject": "Clash"})
+        message = refused.value.errors["number"][0]
+        assert "zone" in message and "given by both probe and probe_b" in message
+
+
+class ZonedType:
+    @hookimpl
+    def hookdesk_register_pipelines(self):
+        return [PROBE_PIPELINE]
+
+    @hookimpl
+    def hookdesk_register_ticket_types(self):
+        return [d.TicketTypeDecl("zoned", "Zoned", "probe_flow", number_template="{zone}{seq}")]
+
+    @hookimpl
+    def hookdesk_numbering_variables(self, ticket_type, ticket):
+        return {"zone": "Q"} if ticket_type.key == "zoned" else None
+
+
+def test_declared_type_may_use_a_plugin_numbering_variable(tmp_path):
+    with probe_app(tmp_path, {"probe": ZonedType()},
+                   config={"HOOKDESK_NUMBERING_VARIABLES": ("zone",)}):
+        assert tickets.create({"subject": "Z"}, type="zoned").number == "Q1"
+
+
+class Recorder:
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl
+    def hookdesk_event_recorded(self, event, ticket):
+        assert db.session().in_transaction()
+        self.seen.append((event.kind, ticket.number, event.id is not None))
+        if ticket.subject == "boom":
+            raise RuntimeError("the probe refuses")
+        if event.kind == "created" and ticket.subject == "note me":
+            messages.post(ticket, "Noted inside the same change.", internal=True)
+
+
+def test_hookdesk_event_recorded(tmp_path):
+    recorder = Recorder()
+    with probe_app(tmp_path, {"probe": recorder}):
+        ticket = tickets.create({"subject": "note me"})
+        assert recorder.seen[:2] == [("created", ticket.number, True),
+                                     ("message_posted", ticket.number, True)]
+        assert [m.body for m in messages.thread(ticket)] == ["Noted inside the same change."]
+        with pytest.raises(RuntimeError):
+            tickets.create({"subject": "boom"})
+        db.session.expire_all()
+        # Raising aborted the whole change: no ticket, and its number was given back.
+        assert db.session.scalar(sa.select(sa.func.count(Ticket.id))) == 1
+        assert tickets.create({"subject": "after"}).number.endswith("00002")
+
+
+# ---------------------------------------------------------------------------
+# Presentation
+# ---------------------------------------------------------------------------
+
+
+class Card:
+    def __init__(self, order):
+        self.order = order
+
+    @hookimpl
+    def hookdesk_ticket_card_panels(self, ticket, viewer):
+        if viewer.is_customer:
+            return None
+        return [d.Panel(f"probe.info{self.order}", f"Info for {viewer.name}", "index.html",
+                        {"number": ticket.number}, order=self.order)]
+
+    @hookimpl
+    def hookdesk_ticket_card_buttons(self, ticket, viewer):
+        if ticket.is_closed:
+            return None
+        return [d.Button(f"probe.close{self.order}", "Close",
+                         f"/probe/{ticket.id}/close", order=self.order)]
+
+    @hookimpl
+    def hookdesk_phone_actions(self, phone, viewer, ticket):
+        return [d.PhoneAction(f"probe.call{self.order}", "Call", f"tel:{phone}")]
+
+    @hookimpl
+    def hookdesk_navigation_items(self, viewer):
+        return [d.NavItem(f"probe.nav{self.order}", "Probe", "/probe", order=self.order,
+                          permission="probe.secret")]
+
+
+def _collect(app, hook, **kwargs):
+    return [(plugin, item) for plugin, answer in host(app).collect(hook, **kwargs)
+            for item in answer]
+
+
+def test_hookdesk_ticket_card_panels(tmp_path):
+    with probe_app(tmp_path, {"probe_b": Card(10), "probe": Card(20)}) as app:
+        agent, customer = make_agent(), make_customer()
+        ticket = tickets.create({"subject": "Card", "customer": customer.customer_id})
+        panels = _collect(app, "hookdesk_ticket_card_panels", ticket=ticket, viewer=agent)
+        # All collected, in plugin-name order whatever the load order.
+        assert [(p, i.key, i.title, i.context["number"]) for p, i in panels] == [
+            ("probe", "probe.info20", "Info for agent", ticket.number),
+            ("probe_b", "probe.info10", "Info for agent", ticket.number)]
+        assert _collect(app, "hookdesk_ticket_card_panels", ticket=ticket, viewer=customer) == []
+
+
+def test_hookdesk_ticket_card_buttons(tmp_path):
+    with probe_app(tmp_path, {"probe": Card(20), "probe_b": Card(10)}) as app:
+        agent = make_agent()
+        ticket = tickets.create({"subject": "Card"})
+        buttons = _collect(app, "hookdesk_ticket_card_buttons", ticket=ticket, viewer=agent)
+        assert sorted((b.order, b.key, b.url) for _p, b in buttons) == [
+            (10, "probe.close10", f"/probe/{ticket.id}/close"),
+            (20, "probe.close20", f"/probe/{ticket.id}/close")]
+        tickets.transition(ticket, "resolved")
+        assert _collect(app, "hookdesk_ticket_card_buttons", ticket=ticket, viewer=agent) == []
+
+
+def test_hookdesk_phone_actions(tmp_path):
+    with probe_app(tmp_path, {"probe": Card(1)}) as app:
+        agent = make_agent()
+        actions = _collect(app, "hookdesk_phone_actions", phone="+79123456789", viewer=agent,
+                           ticket=None)
+        assert [(p, a.key, a.url) for p, a in actions] == [
+            ("probe", "probe.call1", "tel:+79123456789")]
+
+
+def test_hookdesk_navigation_items(tmp_path):
+    with probe_app(tmp_path, {"probe": Card(3)}) as app:
+        agent = make_agent()
+        items = _collect(app, "hookdesk_navigation_items", viewer=agent)
+        assert [(i.key, i.audience, i.permission) for _p, i in items] == [
+            ("probe.nav3", "agent", "probe.secret")]
+        # The permission is the viewer's to hold; an agent without it sees nothing.
+        assert [i.key for _p, i in items
+                if i.permission is None or permissions.has(agent, i.permission)] == []
+
+
+# ---------------------------------------------------------------------------
+# Start-up: a plugin that cannot load or clashes stops the application.
+# ---------------------------------------------------------------------------
+
+
+def test_unknown_plugin_name_stops_start_up():
+    with pytest.raises(PluginError) as failed:
+        PluginHost(["helpdesk", "no_such_plugin"])
+    assert "no_such_plugin" in str(failed.value)
+    assert "helpdesk" in str(failed.value)  # the installed ones are listed
+
+
+def test_unknown_plugin_stops_create_app(tmp_path):
+    from web import create_app
+
+    with pytest.raises(PluginError, match="no_such_plugin"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "HOOKDESK_PLUGINS": "helpdesk,no_such_plugin",
+                    "HOOKDESK_SECRET_KEY": "x"})
+
+
+class Misspelt:
+    @hookimpl
+    def hookdesk_register_feilds(self):  # sic
+        return []
+
+
+def test_misspelt_hook_is_an_error_naming_it():
+    with pytest.raises(PluginError) as failed:
+        PluginHost(["helpdesk", "probe"], extra={"probe": Misspelt()})
+    assert "hookdesk_register_feilds" in str(failed.value)
+    assert "'probe'" in str(failed.value)
+
+
+class WrongArgument:
+    @hookimpl
+    def hookdesk_validate_ticket(self, ticket_type, valuez):
+        return None
+
+
+def test_hook_with_an_unknown_argument_is_an_error():
+    with pytest.raises(PluginError) as failed:
+        PluginHost(["probe"], extra={"probe": WrongArgument()})
+    assert "'probe'" in str(failed.value) and "valuez" in str(failed.value)
+
+
+class FieldA:
+    @hookimpl
+    def hookdesk_register_fields(self):
+        return [d.FieldDecl("probe_dup", "text", "From A")]
+
+
+class FieldB:
+    @hookimpl
+    def hookdesk_register_fields(self):
+        return [d.FieldDecl("probe_dup", "text", "From B")]
+
+
+def test_duplicate_key_from_two_plugins_names_both():
+    with pytest.raises(PluginError) as failed:
+        PluginHost(["probe_a", "probe_b"], extra={"probe_a": FieldA(), "probe_b": FieldB()})
+    message = str(failed.value)
+    assert "'probe_dup'" in message and "'probe_a'" in message and "'probe_b'" in message
+    assert "hookdesk_register_fields" in message
+
+
+def test_duplicate_key_overriding_a_builtin_is_refused():
+    class Shadow:
+        @hookimpl
+        def hookdesk_register_permissions(self):
+            return [d.PermissionDecl("tickets.view", "Mine now")]
+
+    with pytest.raises(PluginError, match="'kernel' and 'probe'"):
+        PluginHost(["probe"], extra={"probe": Shadow()})
+
+
+def test_wrong_declaration_type_is_refused():
+    class Wrong:
+        @hookimpl
+        def hookdesk_register_event_kinds(self):
+            return [d.PermissionDecl("probe.x", "Not an event kind")]
+
+    with pytest.raises(PluginError, match="expected EventKindDecl"):
+        PluginHost(["probe"], extra={"probe": Wrong()})
+
+
+def test_ticket_type_with_an_undeclared_pipeline_is_refused():
+    class Orphan:
+        @hookimpl
+        def hookdesk_register_ticket_types(self):
+            return [d.TicketTypeDecl("orphan", "Orphan", "nowhere")]
+
+    with pytest.raises(PluginError, match="'nowhere'"):
+        PluginHost(["probe"], extra={"probe": Orphan()})
+
+
+def test_cli_command_name_taken_twice_is_an_error(tmp_path):
+    from web import create_app
+
+    with pytest.raises(PluginError, match="'probe-hello'"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "HOOKDESK_PLUGINS": "probe,probe_b",
+                    "HOOKDESK_SECRET_KEY": "x"},
+                   plugin_objects={"probe": CliProbe(), "probe_b": CliProbe()})
+
+
+def test_plugin_that_fails_to_import_stops_start_up(monkeypatch):
+    import importlib.metadata as md
+
+    from kernel import plugins
+
+    broken = md.EntryPoint("broken", "hookdesk_no_such_module:plugin", plugins.ENTRY_POINT_GROUP)
+    real = md.entry_points
+
+    def entry_points(**kwargs):
+        found = list(real(**kwargs))
+        if kwargs.get("group") == plugins.ENTRY_POINT_GROUP:
+            found.append(broken)
+        return found
+
+    monkeypatch.setattr(md, "entry_points", entry_points)
+    with pytest.raises(PluginError) as failed:
+        PluginHost(["broken"])
+    assert "'broken'" in str(failed.value) and "hookdesk_no_such_module" in str(failed.value)
+
+
+def test_results_do_not_depend_on_load_order():
+    one = PluginHost(["probe", "probe_b"], extra={"probe": Card(1), "probe_b": Card(2)})
+    two = PluginHost(["probe_b", "probe"], extra={"probe": Card(1), "probe_b": Card(2)})
+    for host_ in (one, two):
+        answers = host_.collect("hookdesk_phone_actions", phone="+1", viewer=None, ticket=None)
+        assert [name for name, _a in answers] == ["probe", "probe_b"]
+
+
+# ---------------------------------------------------------------------------
+# Meta
+# ---------------------------------------------------------------------------
+
+
+def test_every_hook_has_a_test():
+    module = sys.modules[__name__]
+    tests = {name for name, obj in inspect.getmembers(module, inspect.isfunction)
+             if name.startswith("test_")}
+    missing = [hook for hook in hook_names() if f"test_{hook}" not in tests]
+    assert missing == [], f"Hooks without a test_<hook> in tests/test_hooks.py: {missing}"
+    source = inspect.getsource(module)
+    assert all(source.count(hook) >= 2 for hook in hook_names())

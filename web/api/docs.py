@@ -1,0 +1,27 @@
+"""The browsable API page: Swagger UI served from the ``swagger-ui-bundle``
+package (nothing third-party is copied into this repository)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, send_from_directory
+
+bp = Blueprint("api_docs", __name__)
+
+
+def _assets_dir() -> str:
+    import swagger_ui_bundle
+
+    return swagger_ui_bundle.swagger_ui_path
+
+
+@bp.get("/docs")
+def page():
+    return render_template("api/docs.html")
+
+
+@bp.get("/docs/assets/<path:name>")
+def assets(name: str):
+    if name not in {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js",
+                    "favicon-32x32.png"}:
+        abort(404)
+    return send_from_directory(_assets_dir(), name, max_age=86400)
