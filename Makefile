@@ -20,8 +20,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/hookdesk db upgrade
 	$(BIN)/hookdesk demo
-	@echo "Serving Hookdesk on http://$(HOST):$(PORT)/"
-	$(BIN)/hookdesk run --host $(HOST) --port $(PORT)
+	@echo "Serving Hookdesk on http://$(HOST):$(PORT)/ (and a job worker beside it)"
+	@$(BIN)/hookdesk worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/hookdesk run --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -20,6 +20,8 @@ from kernel.db import db
 from kernel.models import NumberCounter
 
 BUILTIN_VARIABLES = ("year", "month", "day", "type", "seq")
+# Presentation types that print distinct whole numbers distinctly.
+SEQ_FORMATS = "dxXob"
 _formatter = string.Formatter()
 
 
@@ -50,6 +52,18 @@ def validate(template: str, extra_variables: tuple[str, ...] = ()) -> None:
             raise TemplateError(
                 f"Template {template!r} uses unknown variable {{{name}}}; "
                 f"allowed: {', '.join(sorted(allowed))}."
+            )
+    for _lit, name, spec in parts:
+        if spec and ("{" in spec or "}" in spec):
+            raise TemplateError(
+                f"Template {template!r}: the format of {{{name}}} cannot contain another {{...}}."
+            )
+        kind = (spec or "")[-1:]
+        if name == "seq" and (kind.isalpha() or kind == "%") and kind not in SEQ_FORMATS:
+            # e.g. {seq:g} or {seq:e} would print 1234567 and 1234568 alike.
+            raise TemplateError(
+                f"Template {template!r}: {{seq:{spec}}} must print a whole number "
+                f"(format d, x, X, o or b, e.g. {{seq:05d}}) so every ticket gets its own."
             )
     try:
         render(template, {k: _sample(k) for k in allowed}, 1)

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from kernel import permissions
+from kernel import permissions, runtime
 from kernel.db import db
 from kernel.errors import NotFound, ValidationFailed
 from kernel.models import ChoiceItem, ChoiceList, FieldDefinition, User
@@ -95,6 +95,16 @@ def create_custom(data: dict[str, Any], actor: User | None = None) -> FieldDefin
         db.select(ChoiceList).where(ChoiceList.key == loaded["choice_list"])
     ):
         errors["choice_list"] = f"Unknown choice list {loaded['choice_list']!r}."
+    if loaded["type"] == "reference":
+        # Without a known entity every value would be refused as "does not exist".
+        entities = runtime.host().registry.reference_entities
+        if loaded["reference"] not in entities:
+            errors["reference"] = (
+                f"A reference field needs the entity it refers to; "
+                f"{loaded['reference']!r} is not one of: {', '.join(sorted(entities))}."
+                if loaded["reference"] else
+                f"A reference field needs the entity it refers to: {', '.join(sorted(entities))}."
+            )
     if errors:
         raise ValidationFailed(errors)
     with unit_of_work():
