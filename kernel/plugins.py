@@ -91,9 +91,10 @@ class PluginHost:
                 f"Unknown plugin(s) in HOOKDESK_PLUGINS: {', '.join(unknown)}. "
                 f"Installed: {', '.join(sorted(available)) or 'none'}."
             )
-        from kernel import builtin
+        from kernel import builtin, outbox
 
         self.pm.register(builtin, name=KERNEL_PLUGIN)
+        self.pm.register(outbox, name=f"{KERNEL_PLUGIN}.outbox")
         self.infos: dict[str, PluginInfo] = {}
         for name in dict.fromkeys(names):  # keep order, drop repeats
             if extra and name in extra:

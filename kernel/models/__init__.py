@@ -1,6 +1,7 @@
 """Kernel tables. Plugins never alter these; they add their own prefixed tables."""
 
 from kernel.models.fields import ChoiceItem, ChoiceList, FieldDefinition
+from kernel.models.outbox import OutboxMessage
 from kernel.models.people import Customer, CustomerEmail, CustomerPhone, Role, User, user_roles
 from kernel.models.settings import Setting
 from kernel.models.tickets import (
@@ -25,6 +26,7 @@ __all__ = [
     "FieldDefinition",
     "Message",
     "NumberCounter",
+    "OutboxMessage",
     "Pipeline",
     "Role",
     "Setting",

@@ -25,14 +25,10 @@ def hookdesk_event_recorded(event, ticket):
 
 
 @hookimpl
-def hookdesk_register_jobs():
+def hookdesk_register_notification_channels():
     from plugins.webhooks import delivery
 
-    return [
-        d.JobDecl("webhooks.deliver", lambda delivery_id: delivery.deliver(delivery_id),
-                  retries=3, retry_delay=5),
-        d.JobDecl("webhooks.sweep", delivery.sweep, retries=0, periodic="* * * * *"),
-    ]
+    return [d.NotificationChannelDecl(delivery.CHANNEL, "Webhook", delivery.send)]
 
 
 @hookimpl
@@ -50,11 +46,12 @@ def hookdesk_register_cli_commands():
     @with_appcontext
     def list_command():
         from kernel.db import db
-        from plugins.webhooks.models import Delivery, Endpoint
+        from kernel.models import OutboxMessage
+        from plugins.webhooks.models import Endpoint
 
         for e in db.session.scalars(db.select(Endpoint).order_by(Endpoint.id)):
             failed = db.session.scalar(db.select(db.func.count()).where(
-                Delivery.endpoint_id == e.id, Delivery.status == "failed"))
+                OutboxMessage.ref == f"webhook:{e.id}", OutboxMessage.status == "failed"))
             state = "active" if e.is_active else "paused"
             click.echo(f"{e.id:>4} {state:<7} {e.url}  events={','.join(e.events)}  "
                        f"failed={failed}")
@@ -72,13 +69,5 @@ def hookdesk_register_cli_commands():
         except HookdeskError as exc:
             raise click.ClickException(exc.message) from exc
         click.echo(f"Webhook {row.id} -> {row.url}; signing secret: {row.secret}")
-
-    @group.command("sweep")
-    @with_appcontext
-    def sweep_command():
-        """Queue every delivery that is due now."""
-        from plugins.webhooks.delivery import sweep
-
-        click.echo(f"Queued {sweep()} deliveries.")
 
     return [group]

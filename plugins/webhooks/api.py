@@ -6,11 +6,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from kernel import permissions
-from kernel.db import db
+from kernel import outbox, permissions
+from kernel.db import db, get_by_id
 from kernel.errors import NotFound
-from plugins.webhooks import delivery, service
-from plugins.webhooks.models import Delivery, Endpoint
+from kernel.models import OutboxMessage
+from plugins.webhooks import service
+from plugins.webhooks.models import Endpoint
 from web.api.auth import current_user, require_token
 
 blp = Blueprint("api_webhooks", __name__, url_prefix="/webhooks",
@@ -44,18 +45,18 @@ class EndpointOut(Schema):
 class DeliveryOut(Schema):
     id = fields.Integer(required=True)
     key = fields.String(required=True)
-    event = fields.String(required=True)
-    status = fields.String(required=True)
+    event = fields.Function(lambda m: (m.payload or {}).get("event", ""), required=True)
+    status = fields.String(required=True, metadata={"description": "pending, sending, sent "
+                                                    "or failed"})
     attempts = fields.Integer(required=True)
     next_attempt_at = fields.DateTime(required=True)
-    last_status_code = fields.Integer(allow_none=True)
     last_error = fields.String(required=True)
     created_at = fields.DateTime(required=True)
-    delivered_at = fields.DateTime(allow_none=True)
+    sent_at = fields.DateTime(allow_none=True)
 
 
 class DeliveryQuery(Schema):
-    status = fields.String(validate=validate.OneOf(["pending", "sending", "delivered", "failed"]))
+    status = fields.String(validate=validate.OneOf(["pending", "sending", "sent", "failed"]))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
@@ -64,6 +65,7 @@ class Endpoints(MethodView):
     @blp.response(200, EndpointOut(many=True))
     @require_token
     def get(self):
+        """Registered webhooks."""
         permissions.require(current_user(), "admin.settings")
         return db.session.scalars(db.select(Endpoint).order_by(Endpoint.id)).all()
 
@@ -102,10 +104,8 @@ class Deliveries(MethodView):
     def get(self, args, endpoint_id):
         """The delivery log, newest first: status, attempts, last error."""
         service.get(endpoint_id, current_user())
-        query = db.select(Delivery).where(Delivery.endpoint_id == endpoint_id)
-        if args.get("status"):
-            query = query.where(Delivery.status == args["status"])
-        return db.session.scalars(query.order_by(Delivery.id.desc()).limit(args["limit"])).all()
+        return outbox.log(ref=f"webhook:{endpoint_id}", status=args.get("status"),
+                          limit=args["limit"])
 
 
 @blp.route("/<int:endpoint_id>/deliveries/<int:delivery_id>/redeliver")
@@ -115,8 +115,8 @@ class Redeliver(MethodView):
     def post(self, endpoint_id, delivery_id):
         """Send a delivery again (e.g. after fixing the receiver)."""
         service.get(endpoint_id, current_user())
-        row = db.session.get(Delivery, delivery_id) if delivery_id <= 2**31 - 1 else None
-        if row is None or row.endpoint_id != endpoint_id:
+        row = get_by_id(OutboxMessage, delivery_id)
+        if row is None or row.ref != f"webhook:{endpoint_id}":
             raise NotFound("Delivery not found.")
-        delivery.redeliver(row)
+        outbox.retry(row)
         return row

@@ -1,16 +1,10 @@
-"""Outbox and delivery of webhooks: at least once, signed, retried with backoff.
+"""Webhook deliveries through the kernel's outbox.
 
-1. ``enqueue_for_event`` runs inside the change's transaction and writes one
-   ``Delivery`` row per interested endpoint (unique key: endpoint + event).
-2. After commit the job ``webhooks.deliver`` is queued for each row.
-3. ``deliver`` claims the row with a conditional UPDATE (pending -> sending), so
-   two workers never send it at the same time, POSTs it, and records the
-   outcome; a failure is retried with exponential backoff until
-   ``MAX_ATTEMPTS``, then marked ``failed`` with its error for the admin.
-4. The periodic ``webhooks.sweep`` re-queues rows that are due — retries, and rows
-   whose worker died mid-delivery (claimed longer than ``CLAIM_TIMEOUT`` ago).
-Receivers deduplicate with ``X-Hookdesk-Delivery``: a worker killed after the
-receiver answered but before the row was marked delivered sends it again.
+``enqueue_for_event`` runs inside the change's transaction and puts one outbox
+row per interested endpoint (idempotency key: endpoint + event), tagged
+``webhook:<endpoint id>`` for the delivery log. The outbox delivers it after
+commit, retries with backoff and records failures; ``send`` below is this
+plugin's channel: a signed ``POST``.
 """
 
 from __future__ import annotations
@@ -19,19 +13,14 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import timedelta
 
 import requests
-from sqlalchemy import and_, or_, update
 
-from kernel import jobs
-from kernel.db import db, utcnow
-from kernel.services.uow import unit_of_work
-from plugins.webhooks.models import Delivery, Endpoint
+from kernel import outbox
+from kernel.db import db, get_by_id
+from plugins.webhooks.models import Endpoint
 
-MAX_ATTEMPTS = 8
-BASE_DELAY = timedelta(seconds=30)
-CLAIM_TIMEOUT = timedelta(minutes=5)
+CHANNEL = "webhook"
 TIMEOUT_SECONDS = 10
 
 
@@ -62,102 +51,42 @@ def payload_for(event, ticket) -> dict:
     }
 
 
-def enqueue_for_event(event, ticket) -> list[Delivery]:
+def enqueue_for_event(event, ticket) -> int:
     endpoints = db.session.scalars(db.select(Endpoint).where(Endpoint.is_active.is_(True))).all()
-    rows = []
+    queued = 0
     for endpoint in endpoints:
-        if not endpoint.wants(event.kind):
-            continue
-        row = Delivery(key=f"{endpoint.id}-{event.id}", endpoint_id=endpoint.id,
-                       event=event.kind, payload=payload_for(event, ticket))
-        db.session.add(row)
-        rows.append(row)
-    if rows:
-        db.session.flush()
-        for row in rows:
-            jobs.enqueue("webhooks.deliver", delivery_id=row.id)
-    return rows
+        if endpoint.wants(event.kind):
+            outbox.put(
+                CHANNEL, endpoint.url,
+                {"endpoint_id": endpoint.id, "event": event.kind,
+                 "data": payload_for(event, ticket)},
+                key=f"webhook-{endpoint.id}-{event.id}", ref=f"webhook:{endpoint.id}",
+            )
+            queued += 1
+    return queued
 
 
-def _claim(delivery_id: int) -> Delivery | None:
-    now = utcnow()
-    with unit_of_work():
-        claimed = _claim_statement(delivery_id, now)
-    return db.session.get(Delivery, delivery_id) if claimed else None
-
-
-def _claim_statement(delivery_id: int, now) -> int:
-    return db.session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            or_(
-                and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
-                and_(Delivery.status == "sending", Delivery.claimed_at < now - CLAIM_TIMEOUT),
-            ),
-        )
-        .values(status="sending", claimed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-
-
-def deliver(delivery_id: int, session: requests.Session | None = None) -> str:
-    """Send one delivery if it is due; returns its status afterwards."""
-    row = _claim(delivery_id)
-    if row is None:
-        current = db.session.get(Delivery, delivery_id)
-        return current.status if current else "missing"
-    endpoint = db.session.get(Endpoint, row.endpoint_id)
-    body = json.dumps({"id": row.key, **row.payload}, ensure_ascii=False,
-                      separators=(",", ":")).encode()
+def send(recipient: str, subject: str, body: str, context: dict, session=None) -> None:
+    """The ``webhook`` channel: POST the event, signed with the endpoint's secret."""
+    endpoint = get_by_id(Endpoint, context.get("endpoint_id"))
+    if endpoint is None:
+        raise outbox.PermanentFailure("The webhook was deleted.")
+    key = context["idempotency_key"]
+    raw = json.dumps({"id": key, **context["data"]}, ensure_ascii=False,
+                     separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Hookdesk-Webhooks/1",
-        "X-Hookdesk-Event": row.event,
-        "X-Hookdesk-Delivery": row.key,
+        "X-Hookdesk-Event": context["event"],
+        "X-Hookdesk-Delivery": key,
         "X-Hookdesk-Timestamp": timestamp,
-        "X-Hookdesk-Signature": sign(endpoint.secret, timestamp, body),
+        "X-Hookdesk-Signature": sign(endpoint.secret, timestamp, raw),
     }
-    error, code = "", None
     try:
-        response = (session or requests).post(endpoint.url, data=body, headers=headers,
+        response = (session or requests).post(endpoint.url, data=raw, headers=headers,
                                               timeout=TIMEOUT_SECONDS, allow_redirects=False)
-        code = response.status_code
-        if not 200 <= code < 300:
-            error = f"HTTP {code}: {response.text[:500]}"
     except requests.RequestException as exc:
-        error = f"{type(exc).__name__}: {exc}"[:1000]
-    with unit_of_work():
-        row.attempts += 1
-        row.last_status_code = code
-        row.claimed_at = None
-        if not error:
-            row.status, row.delivered_at, row.last_error = "delivered", utcnow(), ""
-        elif row.attempts >= MAX_ATTEMPTS:
-            row.status, row.last_error = "failed", error
-        else:
-            row.status, row.last_error = "pending", error
-            row.next_attempt_at = utcnow() + BASE_DELAY * (2 ** (row.attempts - 1))
-    return row.status
-
-
-def sweep() -> int:
-    """Re-queue deliveries that are due (retries, lost jobs, crashed workers)."""
-    now = utcnow()
-    due = db.session.scalars(
-        db.select(Delivery.id).where(or_(
-            and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
-            and_(Delivery.status == "sending", Delivery.claimed_at < now - CLAIM_TIMEOUT),
-        )).order_by(Delivery.id).limit(1000)
-    ).all()
-    for delivery_id in due:
-        jobs.enqueue("webhooks.deliver", delivery_id=delivery_id)
-    return len(due)
-
-
-def redeliver(delivery: Delivery) -> None:
-    """An admin's "send again": reset a failed or delivered row to pending."""
-    with unit_of_work():
-        delivery.status, delivery.next_attempt_at, delivery.claimed_at = "pending", utcnow(), None
-        jobs.enqueue("webhooks.deliver", delivery_id=delivery.id)
+        raise outbox.TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+    if not 200 <= response.status_code < 300:
+        raise outbox.TemporaryFailure(f"HTTP {response.status_code}: {response.text[:500]}")

@@ -1,11 +1,11 @@
-"""Tables of the webhooks plugin (prefix ``webhooks_``)."""
+"""Tables of the webhooks plugin (prefix ``webhooks_``); deliveries live in the
+kernel's outbox."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kernel.db import UTCDateTime, db, utcnow
@@ -27,29 +27,3 @@ class Endpoint(db.Model):
 
     def wants(self, kind: str) -> bool:
         return self.is_active and ("*" in self.events or kind in self.events)
-
-
-class Delivery(db.Model):
-    """One event for one endpoint: the outbox row and its delivery log.
-
-    Written in the transaction of the change (so it is never lost), delivered
-    by the job queue after commit. ``key`` is the idempotency key receivers see
-    in ``X-Hookdesk-Delivery``; it is unique, so an event is queued once."""
-
-    __tablename__ = "webhooks_deliveries"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(100), unique=True)
-    endpoint_id: Mapped[int] = mapped_column(
-        ForeignKey("webhooks_endpoints.id", ondelete="CASCADE"), index=True
-    )
-    event: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_status_code: Mapped[int | None] = mapped_column(Integer)
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

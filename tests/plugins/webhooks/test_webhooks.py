@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 from webhook_receiver import Receiver
 
+from kernel import outbox
 from kernel.db import db, utcnow
+from kernel.models import OutboxMessage as Delivery
 from kernel.services import tickets, tokens
 from kernel.services.uow import unit_of_work
-from plugins.webhooks import delivery, service
-from plugins.webhooks.models import Delivery
+from plugins.webhooks import service
 
 pytestmark = pytest.mark.plugins("helpdesk", "webhooks")
 
@@ -43,7 +44,7 @@ def test_signed_delivery_after_commit(app, agent, receiver):
     assert payload["ticket"]["number"] == ticket.number
     assert payload["id"] == headers["X-Hookdesk-Delivery"]
     rows = db.session.scalars(db.select(Delivery)).all()
-    assert [r.status for r in rows] == ["delivered", "delivered"]
+    assert [r.status for r in rows] == ["sent", "sent"]
 
 
 def test_rolled_back_change_sends_nothing(app, agent, receiver):
@@ -62,16 +63,16 @@ def test_failure_is_retried_with_backoff_then_delivered_once(app, agent, receive
     row = db.session.scalar(db.select(Delivery))
     assert row.status == "pending" and row.attempts == 1
     assert "HTTP 503" in row.last_error
-    assert row.next_attempt_at > utcnow() + timedelta(seconds=20)
-    assert delivery.sweep() == 0  # not due yet
+    assert row.next_attempt_at > utcnow() + timedelta(seconds=50)
+    assert outbox.sweep() == 0  # not due yet
     receiver.status = 200
     row.next_attempt_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert delivery.sweep() == 1
+    assert outbox.sweep() == 1
     db.session.rollback()  # end the read snapshot; see what the job wrote
     row = db.session.get(Delivery, row.id)
-    assert row.status == "delivered" and row.attempts == 2
-    assert delivery.deliver(row.id) == "delivered"  # a duplicate job sends nothing
+    assert row.status == "sent" and row.attempts == 2
+    assert outbox.deliver(row.id) == "sent"  # a duplicate job sends nothing
     assert len(receiver.calls) == 2
 
 
@@ -80,13 +81,13 @@ def test_permanent_failure_is_visible(app, agent, receiver):
     receiver.status = 500
     tickets.create({"subject": "Doomed"}, actor=agent)
     row = db.session.scalar(db.select(Delivery))
-    for _ in range(delivery.MAX_ATTEMPTS):
+    for _ in range(outbox.MAX_ATTEMPTS):
         row.next_attempt_at = utcnow() - timedelta(seconds=1)
         db.session.commit()
-        delivery.deliver(row.id)
+        outbox.deliver(row.id)
         db.session.rollback()  # end the read snapshot; see what the job wrote
         row = db.session.get(Delivery, row.id)
-    assert row.status == "failed" and row.attempts == delivery.MAX_ATTEMPTS
+    assert row.status == "failed" and row.attempts == outbox.MAX_ATTEMPTS
     assert "HTTP 500" in row.last_error
 
 
@@ -96,12 +97,12 @@ def test_crashed_worker_claim_is_taken_over(app, agent, receiver):
     tickets.create({"subject": "Crash"}, actor=agent)
     row = db.session.scalar(db.select(Delivery))
     # A worker claimed it and died: the claim is old.
-    row.status, row.claimed_at = "sending", utcnow() - delivery.CLAIM_TIMEOUT * 2
+    row.status, row.claimed_at = "sending", utcnow() - outbox.CLAIM_TIMEOUT * 2
     db.session.commit()
     receiver.status = 200
-    assert delivery.sweep() == 1
+    assert outbox.sweep() == 1
     db.session.rollback()  # end the read snapshot; see what the job wrote
-    assert db.session.get(Delivery, row.id).status == "delivered"
+    assert db.session.get(Delivery, row.id).status == "sent"
 
 
 def test_fresh_claim_is_not_sent_twice(app, agent, receiver):
@@ -112,7 +113,7 @@ def test_fresh_claim_is_not_sent_twice(app, agent, receiver):
     row.status, row.claimed_at = "sending", utcnow()
     db.session.commit()
     calls = len(receiver.calls)
-    assert delivery.deliver(row.id) == "sending"
+    assert outbox.deliver(row.id) == "sending"
     assert len(receiver.calls) == calls
 
 
@@ -127,7 +128,7 @@ def test_api_manages_endpoints_and_shows_log(client, admin, agent, receiver):
     assert made.status_code == 201 and made.json["secret"]
     tickets.create({"subject": "Logged"}, actor=agent)
     log = client.get(f"/api/v1/webhooks/{made.json['id']}/deliveries", headers=headers).json
-    assert [(d["event"], d["status"]) for d in log] == [("created", "delivered")]
+    assert [(d["event"], d["status"]) for d in log] == [("created", "sent")]
     again = client.post(f"/api/v1/webhooks/{made.json['id']}/deliveries/{log[0]['id']}/redeliver",
                         headers=headers)
     assert again.status_code == 200

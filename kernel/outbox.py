@@ -1,0 +1,173 @@
+"""The outbox: every side effect (e-mail, SMS, webhook) survives a crash and is
+sent once (R3, X4).
+
+1. ``put()`` runs inside the unit of work of the change and writes a row; a
+   rolled-back change leaves none. Its unique ``key`` makes a repeat a no-op.
+2. After commit the job ``outbox.deliver`` is queued for the row.
+3. ``deliver()`` claims the row with a conditional UPDATE (pending -> sending),
+   so two workers never send it at once, and calls the channel's ``send``
+   (``hookdesk_register_notification_channels``). Success marks it sent. A
+   ``TemporaryFailure`` or any other error is retried with exponential backoff
+   (1, 2, 4... minutes) up to ``MAX_ATTEMPTS``; a ``PermanentFailure`` or the last
+   attempt marks it failed, with the error, for the admin to see.
+4. The periodic job ``outbox.sweep`` re-queues rows that are due: retries, rows
+   whose job was lost, rows whose worker died while sending (claimed longer than
+   ``CLAIM_TIMEOUT`` ago).
+
+"Sent once" holds for channels that honour the idempotency key (the key is
+given to ``send`` as ``context["idempotency_key"]``; webhooks pass it as a header,
+SMTP as the Message-ID). A worker killed after the far side accepted a message
+but before the row was marked sent resends it after ``CLAIM_TIMEOUT``: the same
+key lets the far side drop it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, update
+
+from kernel import runtime
+from kernel.db import db, utcnow
+from kernel.errors import ValidationFailed
+from kernel.models.outbox import OutboxMessage
+from kernel.services.uow import in_unit_of_work, unit_of_work
+
+DELIVER_JOB = "outbox.deliver"
+SWEEP_JOB = "outbox.sweep"
+MAX_ATTEMPTS = 8
+BASE_DELAY = timedelta(minutes=1)
+CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+class TemporaryFailure(Exception):
+    """Try again later (connection refused, 4xx from SMTP, HTTP 5xx)."""
+
+
+class PermanentFailure(Exception):
+    """Never try again (address rejected, gateway refused the number)."""
+
+
+def put(
+    channel: str,
+    recipient: str,
+    payload: dict[str, Any],
+    key: str,
+    ref: str | None = None,
+    not_before: datetime | None = None,
+) -> OutboxMessage:
+    """Queue a side effect; must run inside the change's unit of work."""
+    if not in_unit_of_work():
+        raise RuntimeError("outbox.put() must run inside a unit of work")
+    if channel not in runtime.host().registry.notification_channels:
+        raise ValidationFailed({"channel": f"Unknown channel {channel!r}."})
+    existing = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.key == key))
+    if existing is not None:
+        return existing
+    row = OutboxMessage(key=key[:200], channel=channel, recipient=recipient, payload=payload,
+                        ref=ref, next_attempt_at=not_before or utcnow())
+    db.session.add(row)
+    db.session.flush()
+    from kernel import jobs
+
+    jobs.enqueue(DELIVER_JOB, message_id=row.id)
+    return row
+
+
+def _due():
+    now = utcnow()
+    return or_(
+        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - CLAIM_TIMEOUT),
+    )
+
+
+def deliver(message_id: int) -> str:
+    """Send one message if it is due; returns its status afterwards."""
+    with unit_of_work():
+        claimed = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, _due())
+            .values(status="sending", claimed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    row = db.session.get(OutboxMessage, message_id)
+    if row is None:
+        return "missing"
+    db.session.refresh(row)
+    if not claimed:
+        return row.status
+    entry = runtime.host().registry.notification_channels.get(row.channel)
+    error, permanent = "", False
+    if entry is None:
+        error, permanent = f"Channel {row.channel!r} is not enabled.", False
+    else:
+        payload = dict(row.payload or {})
+        try:
+            entry.decl.send(
+                recipient=row.recipient,
+                subject=payload.get("subject", ""),
+                body=payload.get("body", ""),
+                context={**payload, "idempotency_key": row.key, "message_id": row.id},
+            )
+        except PermanentFailure as exc:
+            error, permanent = f"{exc}"[:2000] or "refused", True
+        except Exception as exc:  # noqa: BLE001 - any failure is retried
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+    with unit_of_work():
+        row.attempts += 1
+        row.claimed_at = None
+        if not error:
+            row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
+        elif permanent or row.attempts >= MAX_ATTEMPTS:
+            row.status, row.last_error = "failed", error
+        else:
+            row.status, row.last_error = "pending", error
+            row.next_attempt_at = utcnow() + BASE_DELAY * (2 ** (row.attempts - 1))
+    return row.status
+
+
+def sweep(limit: int = 1000) -> int:
+    """Queue every message that is due now."""
+    from kernel import jobs
+
+    due = db.session.scalars(
+        db.select(OutboxMessage.id).where(_due()).order_by(OutboxMessage.id).limit(limit)
+    ).all()
+    db.session.rollback()  # end the read before jobs (in memory mode) write
+    for message_id in due:
+        jobs.enqueue(DELIVER_JOB, message_id=message_id)
+    return len(due)
+
+
+def retry(message: OutboxMessage) -> None:
+    """An admin's "send again" for a failed (or sent) message."""
+    from kernel import jobs
+
+    with unit_of_work():
+        message.status, message.next_attempt_at, message.claimed_at = "pending", utcnow(), None
+        message.attempts = 0
+        jobs.enqueue(DELIVER_JOB, message_id=message.id)
+
+
+def log(ref: str | None = None, status: str | None = None, limit: int = 50):
+    query = db.select(OutboxMessage)
+    if ref:
+        query = query.where(OutboxMessage.ref == ref)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    return db.session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)).all()
+
+
+# The kernel registers this module as a plugin of its own ("kernel.outbox").
+from kernel import declarations as _d  # noqa: E402
+from kernel import hookimpl  # noqa: E402
+
+
+@hookimpl
+def hookdesk_register_jobs():
+    return [
+        _d.JobDecl(DELIVER_JOB, lambda message_id: deliver(message_id), retries=3, retry_delay=5),
+        _d.JobDecl(SWEEP_JOB, lambda: sweep(), retries=0, periodic="* * * * *"),
+    ]

@@ -1,0 +1,98 @@
+"""The kernel's outbox with a probe channel: once, after commit, retried, failed."""
+
+from datetime import timedelta
+
+import pytest
+
+from kernel import declarations as d
+from kernel import hookimpl, outbox
+from kernel.db import db, utcnow
+from kernel.errors import ValidationFailed
+from kernel.models import OutboxMessage
+from kernel.services.uow import unit_of_work
+from kernel.testing import build_app
+
+SENT: list = []
+MODE = {"fail": None}
+
+
+def probe_send(recipient, subject, body, context):
+    if MODE["fail"] == "temporary":
+        raise outbox.TemporaryFailure("try later")
+    if MODE["fail"] == "permanent":
+        raise outbox.PermanentFailure("no such mailbox")
+    SENT.append((recipient, subject, context["idempotency_key"]))
+
+
+class ProbeChannel:
+    @hookimpl
+    def hookdesk_register_notification_channels(self):
+        return [d.NotificationChannelDecl("probe", "Probe", probe_send)]
+
+
+@pytest.fixture
+def probe_app(tmp_path):
+    SENT.clear()
+    MODE["fail"] = None
+    app = build_app(tmp_path, ("helpdesk", "probe"), plugin_objects={"probe": ProbeChannel()})
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+def _row(key):
+    db.session.rollback()
+    return db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.key == key))
+
+
+def test_sent_once_after_commit(probe_app):
+    with unit_of_work():
+        outbox.put("probe", "a@b.c", {"subject": "Hi"}, key="k1")
+        outbox.put("probe", "a@b.c", {"subject": "Hi"}, key="k1")  # same effect again
+        assert SENT == []
+    assert SENT == [("a@b.c", "Hi", "k1")]
+    assert _row("k1").status == "sent"
+    assert outbox.deliver(_row("k1").id) == "sent"  # a repeated job sends nothing
+    assert len(SENT) == 1
+
+
+def test_nothing_on_rollback(probe_app):
+    with pytest.raises(RuntimeError), unit_of_work():
+        outbox.put("probe", "a@b.c", {"subject": "Hi"}, key="k2")
+        raise RuntimeError
+    assert SENT == [] and _row("k2") is None
+
+
+def test_put_needs_a_unit_of_work_and_a_known_channel(probe_app):
+    with pytest.raises(RuntimeError):
+        outbox.put("probe", "a@b.c", {}, key="k3")
+    with pytest.raises(ValidationFailed), unit_of_work():
+        outbox.put("carrier-pigeon", "a@b.c", {}, key="k3")
+
+
+def test_temporary_failure_backs_off_then_succeeds(probe_app):
+    MODE["fail"] = "temporary"
+    with unit_of_work():
+        outbox.put("probe", "a@b.c", {"subject": "Hi"}, key="k4")
+    row = _row("k4")
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.last_error == "TemporaryFailure: try later"
+    assert row.next_attempt_at > utcnow() + timedelta(seconds=50)
+    MODE["fail"] = None
+    with unit_of_work():
+        row.next_attempt_at = utcnow() - timedelta(seconds=1)
+    assert outbox.sweep() == 1
+    assert _row("k4").status == "sent" and len(SENT) == 1
+
+
+def test_permanent_failure_is_not_retried_and_can_be_retried_by_hand(probe_app):
+    MODE["fail"] = "permanent"
+    with unit_of_work():
+        outbox.put("probe", "a@b.c", {"subject": "Hi"}, key="k5")
+    row = _row("k5")
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert "no such mailbox" in row.last_error
+    assert outbox.sweep() == 0
+    MODE["fail"] = None
+    outbox.retry(row)
+    assert _row("k5").status == "sent"
