@@ -5,19 +5,38 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 STAMP  := $(VENV)/.installed
+# Message catalogues (X2): web/translations/<locale>/LC_MESSAGES/messages.po -> .mo
+I18N   := web/translations
+MO     := $(patsubst %.po,%.mo,$(wildcard $(I18N)/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test lint bench clean install
+.PHONY: run test lint bench clean install translations messages
 
 $(STAMP): pyproject.toml docs/examples/hookdesk-example/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m pip install --quiet -e docs/examples/hookdesk-example
+	$(BIN)/pybabel compile -d $(I18N)
 	touch $(STAMP)
 
 install: $(STAMP)
 
-run: $(STAMP)
+# Compile the catalogues whose .po changed.
+translations: $(MO)
+
+$(I18N)/%/LC_MESSAGES/messages.mo: $(I18N)/%/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@ -l $*
+
+# After adding or changing words: extract them and merge into every catalogue,
+# then translate the new entries in web/translations/ru/LC_MESSAGES/messages.po
+# (tests/web/test_i18n.py fails while one is missing) and run `make translations`.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project=Hookdesk --msgid-bugs-address= -o $(I18N)/messages.pot .
+	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) --no-fuzzy-matching \
+		--ignore-obsolete --init-missing
+
+run: $(STAMP) translations
 	$(BIN)/hookdesk db upgrade
 	$(BIN)/hookdesk demo
 	@echo "Serving Hookdesk on http://$(HOST):$(PORT)/ (and a job worker beside it)"
@@ -25,7 +44,7 @@ run: $(STAMP)
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/hookdesk run --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) translations
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

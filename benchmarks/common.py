@@ -21,6 +21,7 @@ class Sizes:
     """How much work each benchmark does; ``--quick`` shrinks everything."""
 
     create: int  # tickets created through the service (and by each baseline)
+    create_rounds: int  # the runs take turns, ``create // create_rounds`` tickets a turn
     memory_block: int  # tickets per tracemalloc block
     list_rows: int  # tickets seeded for the list benchmark
     list_repeats: int  # timed runs per list query (the median is printed)
@@ -28,8 +29,10 @@ class Sizes:
     @classmethod
     def pick(cls, quick: bool) -> Sizes:
         if quick:
-            return cls(create=1_000, memory_block=1_000, list_rows=10_000, list_repeats=15)
-        return cls(create=10_000, memory_block=1_000, list_rows=100_000, list_repeats=31)
+            return cls(create=1_000, create_rounds=4, memory_block=1_000,
+                       list_rows=10_000, list_repeats=15)
+        return cls(create=10_000, create_rounds=10, memory_block=1_000,
+                   list_rows=100_000, list_repeats=21)
 
 
 def make_app(root: str, name: str):
@@ -69,19 +72,22 @@ def seconds(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
-def median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 2,
-              before: Callable[[], Any] | None = None) -> float:
-    """Median wall time of ``fn`` in ms; ``before`` runs untimed before each call."""
-    samples = []
+def medians_ms(runs: dict[str, Callable[[], Any]], repeats: int, warmup: int = 2,
+               before: Callable[[], Any] | None = None) -> dict[str, float]:
+    """Median wall time in ms of each callable. The callables take turns (one call
+    each per round) so that background load affects them alike; ``before`` runs
+    untimed before every call."""
+    samples: dict[str, list[float]] = {name: [] for name in runs}
     for i in range(warmup + repeats):
-        if before is not None:
-            before()
-        start = time.perf_counter()
-        fn()
-        elapsed = time.perf_counter() - start
-        if i >= warmup:
-            samples.append(elapsed * 1000)
-    return statistics.median(samples)
+        for name, fn in runs.items():
+            if before is not None:
+                before()
+            start = time.perf_counter()
+            fn()
+            elapsed = time.perf_counter() - start
+            if i >= warmup:
+                samples[name].append(elapsed * 1000)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 @contextmanager
@@ -140,4 +146,5 @@ def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
 def ratio(value: float, baseline: float) -> str:
     if baseline <= 0:
         return "n/a"
-    return f"{value / baseline:.1f}x"
+    times = value / baseline
+    return f"{times:.1f}x" if times >= 0.95 else f"{times:.2f}x"

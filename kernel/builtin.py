@@ -8,21 +8,22 @@ import os
 
 from kernel import declarations as d
 from kernel import hookimpl
+from kernel.i18n import N_
 
 PERMISSIONS = [
-    d.PermissionDecl("tickets.view", "See all tickets"),
-    d.PermissionDecl("tickets.create", "Create tickets"),
-    d.PermissionDecl("tickets.edit", "Edit ticket fields"),
-    d.PermissionDecl("tickets.transition", "Change ticket status"),
-    d.PermissionDecl("tickets.assign", "Assign tickets"),
-    d.PermissionDecl("tickets.reply", "Reply to customers"),
-    d.PermissionDecl("tickets.note", "Write internal notes and see them"),
-    d.PermissionDecl("customers.view", "Can see customers",
+    d.PermissionDecl("tickets.view", N_("See all tickets")),
+    d.PermissionDecl("tickets.create", N_("Create tickets")),
+    d.PermissionDecl("tickets.edit", N_("Edit ticket fields")),
+    d.PermissionDecl("tickets.transition", N_("Change ticket status")),
+    d.PermissionDecl("tickets.assign", N_("Assign tickets")),
+    d.PermissionDecl("tickets.reply", N_("Reply to customers")),
+    d.PermissionDecl("tickets.note", N_("Write internal notes and see them")),
+    d.PermissionDecl("customers.view", N_("Can see customers"),
                      "Seed 001: «Может видеть покупателей»."),
-    d.PermissionDecl("customers.edit", "Create and edit customers"),
-    d.PermissionDecl("reports.view", "See reports"),
-    d.PermissionDecl("admin.settings", "Configure types, pipelines, fields and settings"),
-    d.PermissionDecl("admin.users", "Manage users and roles"),
+    d.PermissionDecl("customers.edit", N_("Create and edit customers")),
+    d.PermissionDecl("reports.view", N_("See reports")),
+    d.PermissionDecl("admin.settings", N_("Configure types, pipelines, fields and settings")),
+    d.PermissionDecl("admin.users", N_("Manage users and roles")),
 ]
 
 AGENT_PERMISSIONS = [
@@ -41,37 +42,37 @@ AGENT_PERMISSIONS = [
 # Kernel fields are ticket columns; declaring them as fields lets a deployment
 # relabel, reorder, require or hide them like any other (seed 000 §1, §3).
 SYSTEM_FIELDS = [
-    d.FieldDecl("subject", "text", "Subject", required=True, order=10, shown_in_list=True,
+    d.FieldDecl("subject", "text", N_("Subject"), required=True, order=10, shown_in_list=True,
                 shown_to_customer=True, editable_by_customer=True, max_length=300,
                 storage="column"),
-    d.FieldDecl("text", "long_text", "Description", order=20, shown_to_customer=True,
+    d.FieldDecl("text", "long_text", N_("Description"), order=20, shown_to_customer=True,
                 editable_by_customer=True, max_length=100_000, storage="column"),
-    d.FieldDecl("queue", "choice", "Queue", order=30, shown_in_list=True,
+    d.FieldDecl("queue", "choice", N_("Queue"), order=30, shown_in_list=True,
                 shown_to_customer=True, editable_by_customer=True, choice_list="queues",
-                help_text="What the problem is about.", storage="column"),
-    d.FieldDecl("priority", "choice", "Priority", order=40, shown_in_list=True,
+                help_text=N_("What the problem is about."), storage="column"),
+    d.FieldDecl("priority", "choice", N_("Priority"), order=40, shown_in_list=True,
                 shown_to_customer=True,
-                choices=[("low", "Low"), ("normal", "Normal"), ("high", "High"),
-                         ("critical", "Critical")],
+                choices=[("low", N_("Low")), ("normal", N_("Normal")), ("high", N_("High")),
+                         ("critical", N_("Critical"))],
                 storage="column"),
-    d.FieldDecl("urgent", "flag", "Urgent", order=50, shown_in_list=True, storage="column"),
-    d.FieldDecl("deadline", "datetime", "Deadline", order=60, shown_in_list=True,
-                help_text="The date by which the ticket must be closed.", storage="column"),
-    d.FieldDecl("location", "text", "Location", order=70, max_length=200, storage="column"),
-    d.FieldDecl("customer", "reference", "Customer", order=80, shown_in_list=True,
+    d.FieldDecl("urgent", "flag", N_("Urgent"), order=50, shown_in_list=True, storage="column"),
+    d.FieldDecl("deadline", "datetime", N_("Deadline"), order=60, shown_in_list=True,
+                help_text=N_("The date by which the ticket must be closed."), storage="column"),
+    d.FieldDecl("location", "text", N_("Location"), order=70, max_length=200, storage="column"),
+    d.FieldDecl("customer", "reference", N_("Customer"), order=80, shown_in_list=True,
                 reference="customer", storage="column"),
-    d.FieldDecl("assignee", "reference", "Manager", order=90, shown_in_list=True,
+    d.FieldDecl("assignee", "reference", N_("Manager"), order=90, shown_in_list=True,
                 reference="user", storage="column"),
 ]
 
 EVENT_KINDS = [
-    d.EventKindDecl("created", "Ticket created"),
-    d.EventKindDecl("fields_changed", "Fields changed"),
-    d.EventKindDecl("status_changed", "Status changed"),
-    d.EventKindDecl("assigned", "Assignee changed"),
-    d.EventKindDecl("message_posted", "Message posted"),
-    d.EventKindDecl("attachment_added", "File attached"),
-    d.EventKindDecl("linked", "Linked to another ticket"),
+    d.EventKindDecl("created", N_("Ticket created")),
+    d.EventKindDecl("fields_changed", N_("Fields changed")),
+    d.EventKindDecl("status_changed", N_("Status changed")),
+    d.EventKindDecl("assigned", N_("Assignee changed")),
+    d.EventKindDecl("message_posted", N_("Message posted")),
+    d.EventKindDecl("attachment_added", N_("File attached")),
+    d.EventKindDecl("linked", N_("Linked to another ticket")),
 ]
 
 
@@ -83,8 +84,8 @@ def hookdesk_register_permissions():
 @hookimpl
 def hookdesk_register_roles():
     return [
-        d.RoleDecl("admin", "Administrator", ["*"]),
-        d.RoleDecl("agent", "Agent", AGENT_PERMISSIONS),
+        d.RoleDecl("admin", N_("Administrator"), ["*"]),
+        d.RoleDecl("agent", N_("Agent"), AGENT_PERMISSIONS),
     ]
 
 
@@ -95,17 +96,17 @@ def hookdesk_register_fields():
 
 @hookimpl
 def hookdesk_register_choice_lists():
-    return [d.ChoiceListDecl("queues", "Queues", [
-        d.ChoiceDecl("general", "General question"),
-        d.ChoiceDecl("technical", "Technical problem"),
-        d.ChoiceDecl("billing", "Billing and documents"),
+    return [d.ChoiceListDecl("queues", N_("Queues"), [
+        d.ChoiceDecl("general", N_("General question")),
+        d.ChoiceDecl("technical", N_("Technical problem")),
+        d.ChoiceDecl("billing", N_("Billing and documents")),
     ])]
 
 
 @hookimpl
 def hookdesk_register_settings():
     return [
-        d.SettingDecl("kernel.default_ticket_type", "Default ticket type", None, "choice",
+        d.SettingDecl("kernel.default_ticket_type", N_("Default ticket type"), None, "choice",
                       "The type new tickets get when none is chosen."),
     ]
 
@@ -121,13 +122,22 @@ def hookdesk_register_reference_entities():
     from kernel.models import Customer, Ticket, User
 
     return [
-        d.ReferenceEntityDecl("customer", "Customer", lambda i: get_by_id(Customer, i),
+        d.ReferenceEntityDecl("customer", N_("Customer"), lambda i: get_by_id(Customer, i),
                               lambda c: c.name),
-        d.ReferenceEntityDecl("user", "User", lambda i: get_by_id(User, i),
+        d.ReferenceEntityDecl("user", N_("User"), lambda i: get_by_id(User, i),
                               lambda u: u.name or u.email),
-        d.ReferenceEntityDecl("ticket", "Ticket", lambda i: get_by_id(Ticket, i),
+        d.ReferenceEntityDecl("ticket", N_("Ticket"), lambda i: get_by_id(Ticket, i),
                               lambda t: f"{t.number} {t.subject}"),
     ]
+
+
+@hookimpl
+def hookdesk_register_jobs():
+    from kernel import mail
+
+    # E-mail is delivered after commit; a temporary failure is retried 6 times,
+    # 30 s after the first failure and twice as long after each next one (~30 min).
+    return [d.JobDecl(mail.JOB_KEY, mail.deliver, retries=6, retry_delay=30)]
 
 
 @hookimpl

@@ -1,29 +1,39 @@
 """The effective fields of a ticket form: declared defaults + deployment
 overrides + run-time custom fields (K4, P7), and the choices each may take.
 
-Field definitions and choice lists are read once per transaction, not once per
-call: one ticket creation asks for the form three times and for the choices of
-every choice and reference field, which used to cost a dozen identical queries
-(see ``docs/performance.md``). The memo lives in ``session.info`` and is dropped
+Caching (see ``docs/performance.md``). Creating one ticket asks for the form three
+times and for the choices of every choice and reference field; read naively
+that is a dozen identical queries per ticket. Instead:
 
-* when the transaction (or a savepoint) ends — commit, rollback, close;
-* when a flush writes a field definition, choice list or choice item, or an ORM
-  ``insert``/``update``/``delete`` statement targets one of those tables;
-* before it is used while such a change is still pending in the session (what
-  autoflush would have written before the old queries).
+* A **view** — the active fields in form order and the visible items of the
+  choice lists read so far — is kept per application, tagged with a **stamp**:
+  the hidden setting ``kernel.fieldset_stamp``, a random token written in the
+  same transaction as every change to ``field_definitions``, ``choice_lists`` or
+  ``choice_items`` made through the ORM session (flushed objects, ORM
+  ``insert``/``update``/``delete`` statements). Each transaction reads the stamp
+  once (one primary-key lookup) and reuses the view only if the stamp matches,
+  so a change made by another process is seen by the next transaction.
+* Within a transaction the view is remembered in ``session.info`` and dropped
+  when the transaction or a savepoint ends, when a flush writes one of those
+  tables, and before use while such a change is still pending in the session
+  (what autoflush would have written before a query).
+* A transaction that has written those tables and not committed yet builds a
+  private view and never shares it; the stamp is read before the data, so a
+  shared view is never older than its stamp.
 
-So a reader never sees other definitions than a fresh query in the same
-transaction would show. Raw SQL on these tables that bypasses the ORM session
-is not seen until the transaction ends.
+Raw SQL that bypasses the ORM session (a hand-written ``UPDATE``, a migration)
+is not seen by other transactions until a stamp changes: write a new stamp
+(``fieldset.touch()``) or restart the processes after such an edit.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, fields
-from dataclasses import field as dc_field
 from itertools import chain
 
 from sqlalchemy import event as sa_event
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kernel import runtime
@@ -33,14 +43,19 @@ from kernel.models import (
     ChoiceList,
     Customer,
     FieldDefinition,
+    Setting,
     Ticket,
     TicketType,
     User,
 )
 from kernel.models.fields import OVERRIDABLE
 
-_MEMO = "hookdesk.fieldset_memo"
+STAMP_KEY = "kernel.fieldset_stamp"
 _WATCHED = (FieldDefinition, ChoiceList, ChoiceItem)
+_MEMO = "hookdesk.fieldset.memo"  # session.info: this transaction's _Memo
+_PRIVATE = "hookdesk.fieldset.private"  # session.info: uncommitted writes to watched tables
+_BUMP = "hookdesk.fieldset.bump"  # session.info: a new stamp is due before commit
+_CACHE = "hookdesk.fieldset"  # app.extensions: the shared _View
 
 
 @dataclass(frozen=True)
@@ -78,23 +93,50 @@ class Field:
         return self.plugin is None
 
 
-# -- the per-transaction memo -------------------------------------------------
+# -- the cache ----------------------------------------------------------------
 
 
-@dataclass
+class _View:
+    """Active fields and the choice lists read so far, as of one stamp."""
+
+    def __init__(self, stamp: str | None, active: list[Field]) -> None:
+        self.stamp = stamp
+        self.active = active
+        self.choice_lists: dict[str, list[tuple[str, str]]] = {}
+
+
 class _Memo:
-    active: list[Field] | None = None  # active fields in form order
-    rows: dict[str, FieldDefinition] = dc_field(default_factory=dict)  # their rows, by key
-    choice_lists: dict[str, list[tuple[str, str]]] = dc_field(default_factory=dict)
+    """One transaction's view, and the definition rows handed to plugins."""
+
+    def __init__(self, view: _View) -> None:
+        self.view = view
+        self.rows: dict[str, FieldDefinition] | None = None
+
+
+def _load_active() -> list[Field]:
+    rows = db.session.scalars(
+        select(FieldDefinition).where(FieldDefinition.is_active.is_(True))
+    ).all()
+    return sorted((Field.from_row(r) for r in rows), key=lambda f: (f.order, f.key))
 
 
 def _memo() -> _Memo:
     session = db.session()
     memo = session.info.get(_MEMO)
-    if memo is not None and _pending_changes(session):
-        memo = None  # the next query autoflushes them; read again afterwards
-    if memo is None:
-        memo = session.info[_MEMO] = _Memo()
+    if memo is not None and not _pending_changes(session):
+        return memo
+    # Read the stamp first (this autoflushes pending changes, which marks the
+    # transaction private), then the data: a shared view is never older than its stamp.
+    stamp = session.execute(select(Setting.value).where(Setting.key == STAMP_KEY)).scalar()
+    shared = (stamp is not None and not session.info.get(_PRIVATE)
+              and not _pending_changes(session))  # still pending: inside no_autoflush
+    cache = runtime.app().extensions.setdefault(_CACHE, {})
+    view = cache.get("view") if shared else None
+    if view is None or view.stamp != stamp:
+        view = _View(stamp, _load_active())
+        if shared:
+            cache["view"] = view
+    memo = session.info[_MEMO] = _Memo(view)
     return memo
 
 
@@ -104,27 +146,55 @@ def _pending_changes(session: Session) -> bool:
     )
 
 
-def _forget(session: Session) -> None:
+def _write_stamp(session: Session) -> None:
+    token = uuid.uuid4().hex
+    row = session.get(Setting, STAMP_KEY)
+    if row is None:
+        session.add(Setting(key=STAMP_KEY, value=token))
+    else:
+        row.value = token
+    session.info.pop(_BUMP, None)
+
+
+def touch() -> None:
+    """Make every process re-read fields and choice lists at its next transaction
+    (after changing those tables with raw SQL). Commit to publish."""
+    session = db.session()
+    session.info[_PRIVATE] = True
     session.info.pop(_MEMO, None)
+    _write_stamp(session)
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _stamp_field_writes(session, flush_context, instances):
+    if _pending_changes(session):
+        session.info[_PRIVATE] = True
+        session.info.pop(_MEMO, None)
+        _write_stamp(session)  # flushed with the change itself
+
+
+@sa_event.listens_for(Session, "do_orm_execute")
+def _note_bulk_field_writes(state):
+    if not state.is_select and any(
+        issubclass(mapper.class_, _WATCHED) for mapper in state.all_mappers
+    ):
+        state.session.info[_PRIVATE] = True
+        state.session.info[_BUMP] = True
+        state.session.info.pop(_MEMO, None)
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _stamp_bulk_field_writes(session):
+    if session.info.get(_BUMP):
+        _write_stamp(session)
 
 
 @sa_event.listens_for(Session, "after_transaction_end")
 def _forget_at_transaction_end(session, transaction):
-    _forget(session)
-
-
-@sa_event.listens_for(Session, "before_flush")
-def _forget_before_writing_fields(session, flush_context, instances):
-    if _MEMO in session.info and _pending_changes(session):
-        _forget(session)
-
-
-@sa_event.listens_for(Session, "do_orm_execute")
-def _forget_on_bulk_writes(state):
-    if _MEMO in state.session.info and not state.is_select and any(
-        issubclass(mapper.class_, _WATCHED) for mapper in state.all_mappers
-    ):
-        _forget(state.session)
+    session.info.pop(_MEMO, None)
+    if transaction.parent is None:
+        session.info.pop(_PRIVATE, None)
+        session.info.pop(_BUMP, None)
 
 
 # -- reading ----------------------------------------------------------------
@@ -132,17 +202,9 @@ def _forget_on_bulk_writes(state):
 
 def all_fields(include_inactive: bool = False) -> list[Field]:
     if include_inactive:
-        rows = db.session.scalars(db.select(FieldDefinition)).all()
+        rows = db.session.scalars(select(FieldDefinition)).all()
         return sorted((Field.from_row(r) for r in rows), key=lambda f: (f.order, f.key))
-    memo = _memo()
-    if memo.active is None:
-        rows = db.session.scalars(
-            db.select(FieldDefinition).where(FieldDefinition.is_active.is_(True))
-        ).all()
-        active = sorted((Field.from_row(r) for r in rows), key=lambda f: (f.order, f.key))
-        memo.rows = {r.key: r for r in rows}
-        memo.active = active
-    return list(memo.active)
+    return list(_memo().view.active)
 
 
 def for_type(ticket_type: TicketType, audience: str = "agent") -> list[Field]:
@@ -161,24 +223,22 @@ def base_choices(field: Field) -> list[tuple[str, str]] | None:
     if field.choices:
         return [(str(v), str(lbl)) for v, lbl in field.choices]
     if field.choice_list:
-        memo = _memo()
-        items = memo.choice_lists.get(field.choice_list)
+        view = _memo().view
+        items = view.choice_lists.get(field.choice_list)
         if items is None:
-            clist = db.session.scalar(
-                db.select(ChoiceList).where(ChoiceList.key == field.choice_list)
-            )
+            clist = db.session.scalar(select(ChoiceList).where(ChoiceList.key == field.choice_list))
             items = [] if clist is None else [(i.value, i.label) for i in clist.items if i.visible]
-            memo.choice_lists[field.choice_list] = items
+            view.choice_lists[field.choice_list] = items
         return list(items)
     return None
 
 
 def _definition(key: str) -> FieldDefinition | None:
-    all_fields()  # fills the memo's rows if this transaction has not read them yet
-    row = _memo().rows.get(key)
-    if row is None:  # an inactive field
-        row = db.session.scalar(db.select(FieldDefinition).where(FieldDefinition.key == key))
-    return row
+    """The row of field ``key`` (active or not) in the current session."""
+    memo = _memo()
+    if memo.rows is None:
+        memo.rows = {r.key: r for r in db.session.scalars(select(FieldDefinition))}
+    return memo.rows.get(key)
 
 
 def allowed_choices(
@@ -194,18 +254,20 @@ def allowed_choices(
     answer (see the spec: intersection; for a reference field without a list,
     the union of answers is the base)."""
     base = base_choices(field)
-    definition = _definition(field.key)
-    answers = [
-        [(str(v), str(lbl)) for v, lbl in answer]
-        for _plugin, answer in runtime.host().collect(
-            "hookdesk_field_choices",
-            field=definition,
-            ticket_type=ticket_type,
-            actor=actor,
-            customer=customer,
-            ticket=ticket,
-        )
-    ]
+    host = runtime.host()
+    answers = []
+    if host.pm.hook.hookdesk_field_choices.get_hookimpls():
+        answers = [
+            [(str(v), str(lbl)) for v, lbl in answer]
+            for _plugin, answer in host.collect(
+                "hookdesk_field_choices",
+                field=_definition(field.key),
+                ticket_type=ticket_type,
+                actor=actor,
+                customer=customer,
+                ticket=ticket,
+            )
+        ]
     if base is None:
         if not answers:
             return None

@@ -129,6 +129,19 @@ def hookdesk_register_migrations() -> str | None:
 
 
 @hookspec
+def hookdesk_register_translations() -> str | None:
+    """The folder of this plugin's message catalogues (X2: Russian and English).
+
+    Called: once while the app is built. Receives: nothing.
+    Returns: an absolute path laid out as ``<folder>/<locale>/LC_MESSAGES/messages.mo``
+    (compiled with ``pybabel compile``), or None for a plugin without its own words.
+    Mark labels in declarations with ``kernel.i18n.N_`` and wrap template text in
+    ``_()``. Combine: all folders are searched; a word the application's own
+    catalogue translates keeps that translation, so translate only your own words.
+    """
+
+
+@hookspec
 def hookdesk_register_blueprints() -> list[Any]:
     """Flask blueprints (pages, API endpoints) with their templates (K12).
 

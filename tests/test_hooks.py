@@ -278,6 +278,33 @@ def test_hookdesk_register_migrations(tmp_path):
         assert script.get_revision("probemig@head").branch_labels == {"probemig"}
 
 
+def test_hookdesk_register_translations(tmp_path):
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    from web import i18n
+
+    folder = tmp_path / "probe_translations"
+    (folder / "ru" / "LC_MESSAGES").mkdir(parents=True)
+    catalog = Catalog(locale="ru")
+    catalog.add("Probe launched", "Зонд запущен")
+    catalog.add("Subject", "Тема зонда")  # the application's own word: its translation stays
+    with open(folder / "ru" / "LC_MESSAGES" / "messages.mo", "wb") as fh:
+        write_mo(fh, catalog)
+
+    class TranslationProbe:
+        @hookimpl
+        def hookdesk_register_translations(self):
+            return str(folder)
+
+    with probe_app(tmp_path, {"probe": TranslationProbe()}) as app, app.test_request_context():
+        with i18n.use("ru"):
+            assert i18n.translate_label("Probe launched") == "Зонд запущен"
+            assert i18n.translate_label("Subject") == "Тема"
+        with i18n.use("en"):
+            assert i18n.translate_label("Probe launched") == "Probe launched"
+
+
 class BlueprintProbe:
     @hookimpl
     def hookdesk_register_blueprints(self):
@@ -805,14 +832,23 @@ def test_hookdesk_phone_actions(tmp_path):
 
 
 def test_hookdesk_navigation_items(tmp_path):
-    with probe_app(tmp_path, {"probe": Card(3)}) as app:
+    from web.navigation import menu_for
+
+    with probe_app(tmp_path, {"probe": Card(3), "probe_b": Card(950)}) as app:
         agent = make_agent()
         items = _collect(app, "hookdesk_navigation_items", viewer=agent)
         assert [(i.key, i.audience, i.permission) for _p, i in items] == [
-            ("probe.nav3", "agent", "probe.secret")]
-        # The permission is the viewer's to hold; an agent without it sees nothing.
-        assert [i.key for _p, i in items
-                if i.permission is None or permissions.has(agent, i.permission)] == []
+            ("probe.nav3", "agent", "probe.secret"), ("probe.nav950", "agent", "probe.secret")]
+        admin = make_agent("admin@test.example", roles=("admin",))
+        with app.test_request_context("/probe/x"):
+            # The menu drops entries whose permission the viewer lacks...
+            assert not any(e.key.startswith("probe.") for e in menu_for(agent))
+            # ...and sorts the rest with the application's own by (order, key).
+            menu = menu_for(admin)
+        keys = [e.key for e in menu]
+        assert keys.index("probe.nav3") < keys.index("probe.nav950")
+        assert [e.order for e in menu] == sorted(e.order for e in menu)
+        assert next(e for e in menu if e.key == "probe.nav3").active  # the current page
 
 
 # ---------------------------------------------------------------------------

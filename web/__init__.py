@@ -51,16 +51,54 @@ def create_app(config: dict[str, Any] | None = None, plugin_objects: dict | None
     migrate.init_app(app, db, directory=migrations.DIRECTORY, command="alembic")
     migrations.configure(migrate, host)
 
-    from web import api, cli, views
+    _request_scoped_g(app)
+    from web import api, auth, cli, files, forms, i18n, security, views
+    from web.agent import bp as agent_bp
+    from web.portal import bp as portal_bp
+    from web.settings import bp as settings_bp
 
-    app.register_blueprint(views.bp)
+    i18n.init_app(app)
+    security.init_app(app)
+    forms.init_app(app)
+    auth.init_app(app)
+    for blueprint in (views.bp, portal_bp, agent_bp, settings_bp, files.bp):
+        app.register_blueprint(blueprint)
     api.init_app(app)
     for _plugin, blueprints in host.collect("hookdesk_register_blueprints"):
         for blueprint in blueprints:
             app.register_blueprint(blueprint)
     cli.register(app, host)
     host.call_all("hookdesk_init_app", app=app)
+    from web.testclient import HookdeskClient
+
+    app.test_client_class = HookdeskClient
     return app
+
+
+# What extensions cache in ``g`` for one request: the signed-in user (Flask-Login),
+# the language (Flask-Babel), the CSRF token (Flask-WTF) and ours.
+REQUEST_G_KEYS = ("_login_user", "_flask_babel", "csrf_token", "csrf_valid", "user",
+                  "_hookdesk_locale", "_hookdesk_tz")
+
+
+def _request_scoped_g(app: Flask) -> None:
+    """Each request starts from a clean ``g``. Flask reuses an application context
+    that is already pushed (tests, the CLI, jobs running inline), and with it the
+    previous request's cached user and language."""
+    from flask import g
+
+    @app.before_request
+    def _fresh_g():
+        for key in REQUEST_G_KEYS:
+            g.pop(key, None)
+        g._hookdesk_g_before = frozenset(vars(g))
+
+    @app.teardown_request
+    def _drop_request_g(_exc):
+        before = g.pop("_hookdesk_g_before", None)
+        if before is not None:
+            for key in set(vars(g)) - before:
+                g.pop(key, None)
 
 
 def _engine_options(url: str) -> dict[str, Any]:

@@ -23,6 +23,17 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
     "HOOKDESK_NUMBERING_VARIABLES": ("", lambda v: tuple(x.strip() for x in v.split(",") if x)),
     "HOOKDESK_QUEUE_URL": (None, str),
     "HOOKDESK_SQL_ECHO": (False, lambda v: str(v).lower() in ("1", "true", "yes")),
+    "HOOKDESK_SITE_NAME": ("Hookdesk", str),
+    "HOOKDESK_MAIL_URL": ("", str),
+    "HOOKDESK_MAIL_FROM": ("Hookdesk <noreply@localhost>", str),
+    "HOOKDESK_REGISTRATION": ("link", str),
+    "HOOKDESK_PASSWORD_LINK_HOURS": (72, int),
+    "HOOKDESK_CONTENT_SECURITY_POLICY": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'",
+        str,
+    ),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table
@@ -65,8 +66,26 @@ class User(db.Model):
     def is_customer(self) -> bool:
         return self.kind == "customer"
 
+    # The login protocol of Flask-Login (plain attributes: the kernel imports no web
+    # code). The id carries a stamp of the password hash, so changing or resetting
+    # the password ends every other session and spends every emailed password link.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def session_stamp(self) -> str:
+        return hashlib.sha256((self.password_hash or "-").encode()).hexdigest()[:16]
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_stamp}"
+
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        from flask import current_app, has_app_context
+
+        method = "scrypt"
+        if has_app_context():
+            method = current_app.config.get("HOOKDESK_PASSWORD_HASH") or method
+        self.password_hash = generate_password_hash(password, method=method)
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)

@@ -7,6 +7,7 @@ announces what happened through signals after commit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -196,7 +197,7 @@ def create(
     ttype = ticket_type(type)
     if actor is not None and actor.is_customer and not ttype.customer_can_create:
         raise ValidationFailed({"type": f"Customers cannot create {ttype.name!r} tickets."})
-    raw = dict(values or {})
+    raw = _raw(values)
     customer = _customer_for(raw, actor)
     raw = _classify(ttype, raw, customer, actor)
     loaded = _validate(ttype, raw, actor, customer, None)
@@ -258,6 +259,12 @@ def create(
     return ticket
 
 
+def _raw(values: Any) -> dict[str, Any]:
+    if values is not None and not isinstance(values, Mapping):
+        raise ValidationFailed({"_schema": "Expected an object of field values."})
+    return dict(values or {})
+
+
 def _customer_for(raw: dict, actor: User | None) -> Customer | None:
     if actor is not None and actor.is_customer:
         if actor.customer_id is None:
@@ -286,7 +293,7 @@ def update(
     else:
         permissions.require(actor, "tickets.edit")
     _check_version(ticket, expected_version)
-    raw = dict(values or {})
+    raw = _raw(values)
     if "assignee" in raw:
         permissions.require(actor, "tickets.assign")
     loaded = _validate(ticket.type, raw, actor, ticket.customer, ticket)
@@ -432,11 +439,12 @@ def _check_version(ticket: Ticket, expected: int | None) -> None:
 
 
 def _flush(ticket: Ticket) -> None:
+    number = ticket.number  # after a failed flush the session cannot load it any more
     try:
         db.session.flush()
     except StaleDataError as exc:
         raise Conflict(
-            f"Ticket {ticket.number} was changed by someone else at the same time. Reload."
+            f"Ticket {number} was changed by someone else at the same time. Reload."
         ) from exc
 
 

@@ -7,16 +7,17 @@ from datetime import timedelta
 
 from kernel import declarations as d
 from kernel import hookimpl
+from kernel.i18n import N_
 
 PIPELINE = d.PipelineDecl(
     key="support",
-    name="Support",
+    name=N_("Support"),
     statuses=[
-        d.StatusDecl("new", "New", "open", "#2563eb"),
-        d.StatusDecl("in_progress", "In progress", "open", "#d97706"),
-        d.StatusDecl("waiting", "Waiting for customer", "open", "#7c3aed"),
-        d.StatusDecl("resolved", "Resolved", "closed_success", "#16a34a"),
-        d.StatusDecl("rejected", "Rejected", "closed_failure", "#dc2626"),
+        d.StatusDecl("new", N_("New"), "open", "#2563eb"),
+        d.StatusDecl("in_progress", N_("In progress"), "open", "#d97706"),
+        d.StatusDecl("waiting", N_("Waiting for customer"), "open", "#7c3aed"),
+        d.StatusDecl("resolved", N_("Resolved"), "closed_success", "#16a34a"),
+        d.StatusDecl("rejected", N_("Rejected"), "closed_failure", "#dc2626"),
     ],
     transitions=[
         ("new", "in_progress"), ("new", "rejected"), ("new", "resolved"),
@@ -34,33 +35,33 @@ def hookdesk_register_pipelines():
 
 @hookimpl
 def hookdesk_register_ticket_types():
-    return [d.TicketTypeDecl("request", "Request", "support", "new", "REQ-{year}-{seq:05d}",
+    return [d.TicketTypeDecl("request", N_("Request"), "support", "new", "REQ-{year}-{seq:05d}",
                              default=True)]
 
 
 @hookimpl
 def hookdesk_register_fields():
     return [
-        d.FieldDecl("contract_number", "text", "Contract number", order=32, max_length=100,
+        d.FieldDecl("contract_number", "text", N_("Contract number"), order=32, max_length=100,
                     shown_to_customer=True, editable_by_customer=True,
-                    help_text="As printed on your contract."),
-        d.FieldDecl("contact_name", "text", "Full name", order=34, max_length=200,
+                    help_text=N_("As printed on your contract.")),
+        d.FieldDecl("contact_name", "text", N_("Full name"), order=34, max_length=200,
                     shown_to_customer=True, editable_by_customer=True),
-        d.FieldDecl("contact_phone", "phone", "Contact phone", order=36, shown_in_list=False,
+        d.FieldDecl("contact_phone", "phone", N_("Contact phone"), order=36, shown_in_list=False,
                     shown_to_customer=True, editable_by_customer=True),
-        d.FieldDecl("campaign", "choice", "Campaign", order=75, choice_list="campaigns",
-                    help_text="Where the customer heard of us; feeds the campaign report."),
-        d.FieldDecl("comment", "long_text", "Comment", order=95, max_length=10_000),
+        d.FieldDecl("campaign", "choice", N_("Campaign"), order=75, choice_list="campaigns",
+                    help_text=N_("Where the customer heard of us; feeds the campaign report.")),
+        d.FieldDecl("comment", "long_text", N_("Comment"), order=95, max_length=10_000),
     ]
 
 
 @hookimpl
 def hookdesk_register_choice_lists():
-    return [d.ChoiceListDecl("campaigns", "Campaigns", [
-        d.ChoiceDecl("website", "Website"),
-        d.ChoiceDecl("search_ads", "Search ads"),
-        d.ChoiceDecl("referral", "Recommendation"),
-        d.ChoiceDecl("outdoor", "Outdoor advertising"),
+    return [d.ChoiceListDecl("campaigns", N_("Campaigns"), [
+        d.ChoiceDecl("website", N_("Website")),
+        d.ChoiceDecl("search_ads", N_("Search ads")),
+        d.ChoiceDecl("referral", N_("Recommendation")),
+        d.ChoiceDecl("outdoor", N_("Outdoor advertising")),
     ])]
 
 

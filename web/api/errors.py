@@ -76,7 +76,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(HookdeskError)
     def kernel_error(exc: HookdeskError):
         if not _is_api():
-            raise exc
+            from web.errors import html_error
+
+            return html_error(exc)
         if isinstance(exc, ValidationFailed):
             status = 413 if isinstance(exc, TooLarge) else 422
             return problem(status, exc.message, exc.errors)
@@ -85,7 +87,9 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if not _is_api():
-            return exc
+            from web.errors import html_error
+
+            return html_error(exc)
         data = getattr(exc, "data", None) or {}
         messages = data.get("messages") or data.get("errors")
         errors = _flatten(messages) if messages else None

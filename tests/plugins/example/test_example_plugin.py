@@ -13,6 +13,7 @@ from kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from kernel.models import Message, TicketEvent
 from kernel.plugins import discover
 from kernel.services import history, messages, tickets, users
+from web.testclient import login
 
 pytestmark = pytest.mark.plugins("helpdesk", "example")
 
@@ -34,11 +35,6 @@ def ticket(make_ticket, agent, customer_user):
 def other_customer(app):
     return users.create({"email": "other@test.example", "password": "other-pass-1",
                          "kind": "customer", "name": "Other Buyer"})
-
-
-def login(client, user):
-    with client.session_transaction() as session:
-        session["user_id"] = user.id
 
 
 def host(app):
@@ -107,7 +103,7 @@ def test_customer_rates_own_ticket_and_the_event_is_on_the_timeline(app, ticket,
                                  "by_score": {1: 0, 2: 1, 3: 0, 4: 0, 5: 0}}
 
 
-@pytest.mark.parametrize("bad", [0, 6, -1, "abc", "", "  ", 4.5, True, None, [5]])
+@pytest.mark.parametrize("bad", [0, 6, -1, "abc", "", "  ", 4.5, "4.5", True, None, [5]])
 def test_bad_score_is_refused_naming_the_field(app, ticket, customer_user, ratings, bad):
     events_before = len(history.for_ticket(ticket))
     with pytest.raises(ValidationFailed) as failed:
@@ -156,15 +152,17 @@ def test_a_failed_event_rolls_the_rating_back(app, ticket, customer_user, rating
 
 def test_customer_rates_through_the_page(app, client, ticket, customer_user, ratings):
     url = f"/example/tickets/{ticket.id}/rate"
-    assert client.get(url).status_code == 401
+    anonymous = client.get(url)
+    assert anonymous.status_code == 302 and "login" in anonymous.headers["Location"]
     login(client, customer_user)
     page = client.get(url)
     assert page.status_code == 200
     assert b'name="score"' in page.data and ticket.number.encode() in page.data
+    assert b'name="csrf_token"' in page.data
 
     refused = client.post(url, data={"score": "9", "comment": "great"})
     assert refused.status_code == 422
-    assert b"Score: Must be from 1 to 5, not 9." in refused.data
+    assert 'class="field-error">Выберите целое число от 1 до 5.' in refused.get_data(True)
     assert b"great" in refused.data  # what the customer typed is kept
     assert ratings.rating_of(ticket) is None
 
@@ -172,7 +170,7 @@ def test_customer_rates_through_the_page(app, client, ticket, customer_user, rat
     assert saved.status_code == 303
     assert saved.headers["Location"].endswith(f"{url}?saved=1")
     thanks = client.get(saved.headers["Location"])
-    assert b"Thank you! Your rating was saved." in thanks.data
+    assert "Спасибо! Ваша оценка сохранена." in thanks.get_data(True)  # the customer's language
     db.session.expire_all()
     rating = ratings.rating_of(ticket)
     assert (rating.score, rating.comment) == (5, "Fixed in an hour")
@@ -191,7 +189,7 @@ def test_the_page_hides_other_customers_tickets(app, client, ticket, other_custo
 def test_agents_see_the_ratings_list(app, client, ticket, agent, customer_user, ratings):
     login(client, agent)
     empty = client.get("/example/ratings")
-    assert empty.status_code == 200 and b"No ratings yet." in empty.data
+    assert empty.status_code == 200 and "Оценок пока нет" in empty.get_data(True)
     ratings.rate(ticket, 3, "Okay", actor=customer_user)
     page = client.get("/example/ratings")
     assert page.status_code == 200
@@ -243,7 +241,9 @@ def test_trigger_action_flags_a_low_rating_with_an_internal_note(app, ticket, ag
     action.run(ticket, event, {}, None)
     note = messages.thread(ticket, viewer=agent)[-1]
     assert note.internal and note.author_kind == "system"
-    assert "Low satisfaction rating: 1/5." in note.body and "Nobody called back" in note.body
+    # In the deployment's language (HOOKDESK_DEFAULT_LOCALE, "ru" by default).
+    assert note.body == ("Низкая оценка удовлетворённости: 1/5. Клиент написал: «Nobody called "
+                         "back». Пожалуйста, перезвоните клиенту.")
     assert messages.thread(ticket, viewer=customer_user) == []  # internal: not for the customer
     assert history.for_ticket(ticket)[-1].kind == "message_posted"
 
@@ -271,7 +271,13 @@ def test_ask_for_rating_respects_the_opt_out_field(app, agent, customer_user, ma
         action.run(ticket, history.for_ticket(ticket)[-1], {}, None)
     thread = messages.thread(asked, viewer=customer_user)
     assert len(thread) == 1 and not thread[0].internal
+    assert thread[0].body.startswith("Как мы справились?")  # the customer's language
     assert thread[0].body.endswith(f"/example/tickets/{asked.id}/rate")
+    users.update_preferences(customer_user, {"locale": "en"}, actor=customer_user)
+    english = make_ticket(actor=agent, customer=customer_user.customer_id)
+    action.run(english, history.for_ticket(english)[-1], {}, None)
+    assert messages.thread(english, viewer=customer_user)[0].body.startswith(
+        "How did we do? Please rate this ticket: ")
     assert messages.thread(opted_out, viewer=customer_user) == []
 
 
@@ -348,4 +354,33 @@ def test_signal_receiver_asks_for_a_rating_when_the_ticket_closes(app, ticket, a
     settings.set("example.ask_on_close", True)
     tickets.transition(ticket, "resolved", actor=agent)
     (asked,) = messages.thread(ticket, viewer=customer_user)
-    assert "Please rate this ticket" in asked.body
+    assert f"/example/tickets/{ticket.id}/rate" in asked.body
+
+
+def test_pages_speak_english_too(app, client, ticket, customer_user):
+    users.update_preferences(customer_user, {"locale": "en"}, actor=customer_user)
+    login(client, customer_user)
+    page = client.get(f"/example/tickets/{ticket.id}/rate").get_data(True)
+    assert "How satisfied are you with how we handled this ticket?" in page
+    assert "Send rating" in page
+
+
+def test_translations_are_registered_and_compiled(app):
+    """The .mo shipped beside the .po says the same (run pybabel compile after editing)."""
+    import os
+
+    from babel.messages.mofile import read_mo
+    from babel.messages.pofile import read_po
+
+    from web import i18n
+
+    (folder,) = [path for name, path in host(app).collect("hookdesk_register_translations")
+                 if name == "example"]
+    base = os.path.join(folder, "ru", "LC_MESSAGES")
+    with open(os.path.join(base, "messages.po"), "rb") as fh:
+        po = {m.id: m.string for m in read_po(fh) if m.id}
+    with open(os.path.join(base, "messages.mo"), "rb") as fh:
+        mo = {m.id: m.string for m in read_mo(fh) if m.id}
+    assert po == mo and all(po.values())
+    with app.test_request_context(), i18n.use("ru"):
+        assert i18n.translate_label("See satisfaction ratings") == "Видеть оценки удовлетворённости"

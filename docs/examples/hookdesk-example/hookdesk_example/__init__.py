@@ -19,6 +19,7 @@ from hookdesk_example import (
 )
 from kernel import declarations as d
 from kernel import hookimpl
+from kernel.i18n import N_
 
 PLUGIN = "example"
 LOW_SCORE = 2
@@ -30,8 +31,8 @@ LOW_SCORE = 2
 @hookimpl
 def hookdesk_register_permissions():
     return [
-        d.PermissionDecl(ratings.VIEW_PERMISSION, "See satisfaction ratings",
-                         "The list of ratings, the average, and the rating on ticket cards."),
+        d.PermissionDecl(ratings.VIEW_PERMISSION, N_("See satisfaction ratings"),
+                         N_("The list of ratings, the average, and the rating on ticket cards.")),
     ]
 
 
@@ -39,36 +40,42 @@ def hookdesk_register_permissions():
 def hookdesk_register_roles():
     # A role declared by several plugins gets the union of their permissions:
     # this adds ours to the kernel's "agent" role when the role is first created.
-    return [d.RoleDecl("agent", "Agent", [ratings.VIEW_PERMISSION])]
+    return [d.RoleDecl("agent", N_("Agent"), [ratings.VIEW_PERMISSION])]
 
 
 @hookimpl
 def hookdesk_register_settings():
     return [
-        d.SettingDecl("example.low_score", "Low rating", LOW_SCORE, "number",
-                      "Ratings at or below this score are flagged for a follow-up."),
-        d.SettingDecl("example.ask_on_close", "Ask for a rating when a ticket closes", False,
-                      "flag", "Posts a message with the rating link to the customer."),
+        d.SettingDecl("example.low_score", N_("Low rating"), LOW_SCORE, "number",
+                      N_("Ratings at or below this score are flagged for a follow-up.")),
+        d.SettingDecl("example.ask_on_close", N_("Ask for a rating when a ticket closes"), False,
+                      "flag", N_("Posts a message with the rating link to the customer.")),
     ]
 
 
 @hookimpl
 def hookdesk_register_fields():
     return [
-        d.FieldDecl("example_no_survey", "flag", "Do not ask me to rate this ticket",
-                    help_text="We will not send a satisfaction survey for this ticket.",
+        d.FieldDecl("example_no_survey", "flag", N_("Do not ask me to rate this ticket"),
+                    help_text=N_("We will not send a satisfaction survey for this ticket."),
                     order=190, shown_to_customer=True, editable_by_customer=True),
     ]
 
 
 @hookimpl
 def hookdesk_register_event_kinds():
-    return [d.EventKindDecl(ratings.EVENT_KIND, "Customer rated the service")]
+    return [d.EventKindDecl(ratings.EVENT_KIND, N_("Customer rated the service"))]
 
 
 @hookimpl
 def hookdesk_register_migrations():
     return os.path.join(os.path.dirname(__file__), "migrations", "versions")
+
+
+@hookimpl
+def hookdesk_register_translations():
+    # translations/ru/LC_MESSAGES/messages.po, compiled to messages.mo beside it.
+    return os.path.join(os.path.dirname(__file__), "translations")
 
 
 @hookimpl
@@ -97,7 +104,7 @@ def hookdesk_register_reports():
             "average": data["average"],
         }
 
-    return [d.ReportDecl("example.satisfaction", "Customer satisfaction", build,
+    return [d.ReportDecl("example.satisfaction", N_("Customer satisfaction"), build,
                          permission=ratings.VIEW_PERMISSION)]
 
 
@@ -109,6 +116,21 @@ def _low_score(params) -> int:
 
     value = (params or {}).get("threshold")
     return int(value if value not in (None, "") else settings.get("example.low_score", LOW_SCORE))
+
+
+def _say(locale: str | None, text: str, **variables) -> str:
+    """``text`` in ``locale``: a message is stored once, in its reader's language."""
+    from flask_babel import force_locale, gettext
+
+    from kernel import runtime
+
+    with force_locale(locale or runtime.config("HOOKDESK_DEFAULT_LOCALE", "en")):
+        return gettext(text, **variables)
+
+
+def _customer_locale(ticket) -> str | None:
+    accounts = ticket.customer.accounts if ticket.customer is not None else []
+    return next((account.locale for account in accounts if account.locale), None)
 
 
 def rating_below(ticket, event, params) -> bool:
@@ -125,10 +147,11 @@ def flag_low_rating(ticket, event, params, context=None) -> None:
     rating = ratings.rating_of(ticket)
     if rating is None or rating.score > _low_score(params):
         return
-    body = f"Low satisfaction rating: {rating.score}/5."
+    body = _say(None, N_("Low satisfaction rating: %(score)s/5."), score=rating.score)
     if rating.comment:
-        body += f" The customer wrote: “{rating.comment}”."
-    body += " Please call the customer back."
+        body += " " + _say(None, N_("The customer wrote: “%(comment)s”."),
+                           comment=rating.comment)
+    body += " " + _say(None, N_("Please call the customer back."))
     messages.post(ticket, body, actor=None, internal=True, via="example")
 
 
@@ -145,26 +168,27 @@ def ask_for_rating(ticket, event, params, context=None) -> None:
     # Rules may run outside a request (a job queue), so no url_for(): the base URL.
     base = str(runtime.config("HOOKDESK_BASE_URL", "")).rstrip("/")
     link = f"{base}/example/tickets/{ticket.id}/rate"
-    messages.post(ticket, f"How did we do? Please rate this ticket: {link}", actor=None,
-                  via="example")
+    body = _say(_customer_locale(ticket),
+                N_("How did we do? Please rate this ticket: %(link)s"), link=link)
+    messages.post(ticket, body, actor=None, via="example")
 
 
-THRESHOLD = d.FieldDecl("threshold", "number", "Highest score that counts as low",
-                        help_text=f"Empty: the setting example.low_score ({LOW_SCORE}).")
+THRESHOLD = d.FieldDecl("threshold", "number", N_("Highest score that counts as low"),
+                        help_text=N_("Empty: the setting “Low rating”."))
 
 
 @hookimpl
 def hookdesk_register_trigger_conditions():
-    return [d.TriggerConditionDecl("example.rating_below", "Rating is low", rating_below,
+    return [d.TriggerConditionDecl("example.rating_below", N_("Rating is low"), rating_below,
                                    params=[THRESHOLD])]
 
 
 @hookimpl
 def hookdesk_register_trigger_actions():
     return [
-        d.TriggerActionDecl("example.flag_low_rating", "Flag a low rating with a note",
+        d.TriggerActionDecl("example.flag_low_rating", N_("Flag a low rating with a note"),
                             flag_low_rating, params=[THRESHOLD]),
-        d.TriggerActionDecl("example.ask_for_rating", "Ask the customer for a rating",
+        d.TriggerActionDecl("example.ask_for_rating", N_("Ask the customer for a rating"),
                             ask_for_rating),
     ]
 
@@ -208,7 +232,7 @@ def hookdesk_ticket_card_panels(ticket, viewer):
         form["comment"] = rating.comment
     return [d.Panel(
         key="example.rating",
-        title="Satisfaction",
+        title=N_("Satisfaction"),
         template="example/panel.html",
         context={"ticket": ticket, "rating": rating, "can_rate": can_rate, "form": form,
                  "errors": {}, "scores": [5, 4, 3, 2, 1]},
@@ -219,7 +243,7 @@ def hookdesk_ticket_card_panels(ticket, viewer):
 
 @hookimpl
 def hookdesk_navigation_items(viewer):
-    return [d.NavItem("example.ratings", "Ratings", "/example/ratings", audience="agent",
+    return [d.NavItem("example.ratings", N_("Ratings"), "/example/ratings", audience="agent",
                       permission=ratings.VIEW_PERMISSION, order=500)]
 
 

@@ -14,6 +14,7 @@ from hookdesk_example.models import SCORE_MAX, SCORE_MIN, Rating
 from kernel import permissions
 from kernel.db import db, utcnow
 from kernel.errors import PermissionDenied, ValidationFailed
+from kernel.i18n import N_
 from kernel.models import Ticket, User
 from kernel.services import tickets
 from kernel.services.uow import unit_of_work
@@ -23,23 +24,26 @@ VIEW_PERMISSION = "example.view_ratings"
 MAX_COMMENT = 2000
 
 
+CHOOSE_SCORE = N_("Choose a score.")
+WHOLE_SCORE = N_("Choose a whole number from 1 to 5.")
+ONLY_CUSTOMER = N_("Only the ticket's customer can rate it.")
+NOT_TEXT = N_("Must be text.")
+
+
 def _score(raw: Any) -> int:
     """A score from a form or JSON: ``4`` or ``"4"``; anything else is refused."""
-    whole = f"Must be a whole number from {SCORE_MIN} to {SCORE_MAX}."
     if isinstance(raw, str):
         raw = raw.strip()
         if not raw:
-            raise ValidationFailed({"score": "Choose a score."})
+            raise ValidationFailed({"score": CHOOSE_SCORE})
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise ValidationFailed({"score": whole})
+        raise ValidationFailed({"score": WHOLE_SCORE})
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationFailed({"score": whole}) from None
-    if isinstance(raw, float) and raw != value:
-        raise ValidationFailed({"score": whole})
-    if not SCORE_MIN <= value <= SCORE_MAX:
-        raise ValidationFailed({"score": f"Must be from {SCORE_MIN} to {SCORE_MAX}, not {value}."})
+        raise ValidationFailed({"score": WHOLE_SCORE}) from None
+    if (isinstance(raw, float) and raw != value) or not SCORE_MIN <= value <= SCORE_MAX:
+        raise ValidationFailed({"score": WHOLE_SCORE})
     return value
 
 
@@ -57,11 +61,11 @@ def rate(
     A bad ``score`` or ``comment`` raises ``ValidationFailed`` naming the field."""
     permissions.require_view(actor, ticket)
     if actor is None or not actor.is_customer:
-        raise PermissionDenied("Only the ticket's customer can rate it.")
+        raise PermissionDenied(ONLY_CUSTOMER)
     value = _score(score)
     text = comment if comment is not None else ""
     if not isinstance(text, str):
-        raise ValidationFailed({"comment": "Must be text."})
+        raise ValidationFailed({"comment": NOT_TEXT})
     text = text.strip()
     if len(text) > MAX_COMMENT:
         raise ValidationFailed({"comment": f"Longer than {MAX_COMMENT} characters."})

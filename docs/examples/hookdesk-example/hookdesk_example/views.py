@@ -3,11 +3,10 @@ under ``templates/example/`` so they never clash with another plugin's."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
 from hookdesk_example import ratings
 from hookdesk_example.models import SCORE_MAX, SCORE_MIN
-from kernel.db import db
 from kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from kernel.models import User
 from kernel.services import tickets
@@ -16,17 +15,18 @@ bp = Blueprint("example", __name__, url_prefix="/example", template_folder="temp
 
 
 def current_user() -> User | None:
-    """The signed-in user, kept the way Flask's tutorial keeps it: ``g.user`` when
-    the application has loaded it, else the id in ``session["user_id"]``."""
+    """The signed-in user: the application puts it in ``g.user`` before every
+    request (None for a visitor who has not signed in)."""
     user = g.get("user")
-    if user is None and session.get("user_id") is not None:
-        user = db.session.get(User, session["user_id"])
     return user if user is not None and user.is_active else None
 
 
 def _viewer() -> User:
     user = current_user()
     if user is None:
+        manager = getattr(current_app, "login_manager", None)
+        if manager is not None:
+            abort(manager.unauthorized())  # to the sign-in page, and back here after
         abort(401)
     return user
 
