@@ -34,7 +34,7 @@ messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		--project=Hookdesk --msgid-bugs-address= -o $(I18N)/messages.pot .
 	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) --no-fuzzy-matching \
-		--ignore-obsolete --init-missing
+		--ignore-obsolete
 
 run: $(STAMP) translations
 	$(BIN)/hookdesk db upgrade

@@ -13,6 +13,7 @@ from kernel.errors import NotFound, ValidationFailed
 from kernel.models import ChoiceItem, ChoiceList, FieldDefinition, User
 from kernel.models.fields import FIELD_TYPES, OVERRIDABLE
 from kernel.models.tickets import COLUMN_FIELDS
+from kernel.services import storable
 from kernel.services.uow import unit_of_work
 from kernel.services.workflow import KEY_RE
 
@@ -42,7 +43,9 @@ class CustomFieldSchema(OverrideSchema):
 
 
 def definition(key: str) -> FieldDefinition:
-    row = db.session.scalar(db.select(FieldDefinition).where(FieldDefinition.key == key))
+    row = None
+    if storable(key, 64):
+        row = db.session.scalar(db.select(FieldDefinition).where(FieldDefinition.key == key))
     if row is None:
         raise NotFound(f"Unknown field {key!r}.")
     return row
@@ -124,7 +127,9 @@ def deactivate(key: str, actor: User | None = None) -> None:
 
 
 def choice_list(key: str) -> ChoiceList:
-    row = db.session.scalar(db.select(ChoiceList).where(ChoiceList.key == key))
+    row = None
+    if storable(key, 64):
+        row = db.session.scalar(db.select(ChoiceList).where(ChoiceList.key == key))
     if row is None:
         raise NotFound(f"Unknown choice list {key!r}.")
     return row

@@ -18,7 +18,7 @@ from kernel.db import db, get_by_id, utcnow
 from kernel.errors import Conflict, NotFound, TransitionRefused, ValidationFailed
 from kernel.models import Customer, Setting, Status, Ticket, TicketType, User
 from kernel.models.tickets import COLUMN_FIELDS
-from kernel.services import history
+from kernel.services import history, storable
 from kernel.services.uow import after_commit, unit_of_work
 
 SENDER = "kernel.tickets"
@@ -34,7 +34,9 @@ def ticket_type(key: str | None) -> TicketType:
         key = setting.value if setting else None
         if not key:
             raise ValidationFailed({"type": "No ticket type given and no default type is set."})
-    found = db.session.scalar(db.select(TicketType).where(TicketType.key == key))
+    found = None
+    if storable(key, 64):
+        found = db.session.scalar(db.select(TicketType).where(TicketType.key == key))
     if found is None or not found.is_active:
         raise ValidationFailed({"type": f"Unknown ticket type {key!r}."})
     return found
@@ -45,7 +47,7 @@ def get(ref: int | str, viewer: User | None = None) -> Ticket:
     ticket = None
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
         ticket = get_by_id(Ticket, ref)
-    if ticket is None and isinstance(ref, str):
+    if ticket is None and storable(ref, 64):
         ticket = db.session.scalar(db.select(Ticket).where(Ticket.number == ref))
     return permissions.require_view(viewer, ticket)
 

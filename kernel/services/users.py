@@ -12,6 +12,7 @@ from kernel import permissions, runtime, signals
 from kernel.db import db, get_by_id
 from kernel.errors import ValidationFailed
 from kernel.models import Customer, Role, User
+from kernel.services import storable
 from kernel.services.uow import after_commit, unit_of_work
 
 MIN_PASSWORD = 8
@@ -103,6 +104,8 @@ def set_password(user: User, password: str, actor: User | None = None) -> None:
 
 
 def by_email(email: str) -> User | None:
+    if not storable(email, 254):
+        return None
     return db.session.scalar(db.select(User).where(db.func.lower(User.email) == email.lower()))
 
 

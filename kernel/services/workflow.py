@@ -10,6 +10,7 @@ from kernel.db import db
 from kernel.errors import NotFound, ValidationFailed
 from kernel.models import Pipeline, Status, Ticket, TicketType, Transition, User
 from kernel.models.workflow import STATUS_GROUPS
+from kernel.services import storable
 from kernel.services.uow import unit_of_work
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -23,7 +24,9 @@ def _check_key(key: str, field: str = "key") -> None:
 
 
 def pipeline(key: str) -> Pipeline:
-    found = db.session.scalar(db.select(Pipeline).where(Pipeline.key == key))
+    found = None
+    if storable(key, 64):
+        found = db.session.scalar(db.select(Pipeline).where(Pipeline.key == key))
     if found is None:
         raise NotFound(f"Unknown pipeline {key!r}.")
     return found

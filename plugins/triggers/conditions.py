@@ -193,10 +193,15 @@ def _contains(actual: Any, expected: Any) -> bool:
     wanted = _as_list(expected)
     if not wanted:
         return False
-    if isinstance(actual, list | tuple):
-        return all(_member(w, actual) for w in wanted)
+    if isinstance(actual, list | tuple):  # each wanted item is, or is inside, an element
+        return all(_member(w, actual) or any(_inside(w, x) for x in actual) for w in wanted)
     text = str(actual).casefold()
     return all(str(w).casefold() in text for w in wanted)
+
+
+def _inside(needle: Any, value: Any) -> bool:
+    return (isinstance(needle, str) and isinstance(value, str) and bool(needle.strip())
+            and needle.strip().casefold() in value.casefold())
 
 
 def _any_in(actual: Any, options: Any) -> bool:

@@ -373,7 +373,7 @@ def test_rule(rule: Rule | Mapping[str, Any], ticket: Any, event: Any = None) ->
     try:
         with session.no_autoflush:
             if event is None:
-                event = _latest_event(ticket, kinds)
+                event = _latest_event(ticket, compiled)
             if event is None:
                 kind = kinds[0] if kinds else "created"
                 event = SimpleNamespace(id=None, kind=kind, data={}, via=None, actor=None,
@@ -403,12 +403,18 @@ def test_rule(rule: Rule | Mapping[str, Any], ticket: Any, event: Any = None) ->
     }
 
 
-def _latest_event(ticket: Any, kinds: list[str]):
+def _latest_event(ticket: Any, rule: CompiledRule):
+    """The ticket's newest event the rule listens to (not one the rule made itself)."""
     from kernel.models import TicketEvent
 
+    kinds = [s.kind for s in rule.specs]
     if not kinds:
         return None
-    return db.session.scalar(
+    recent = db.session.scalars(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id,
                                   TicketEvent.kind.in_(kinds))
-        .order_by(TicketEvent.id.desc()).limit(1))
+        .order_by(TicketEvent.id.desc()).limit(50)).all()
+    for event in recent:
+        if event.via != rule.via and any(spec.accepts(event) for spec in rule.specs):
+            return event
+    return recent[0] if recent else None

@@ -376,3 +376,26 @@ def test_a_role_without_admin_rights_changes_no_settings(app, nothing_written):
         with pytest.raises(PermissionDenied):
             users.create({"email": "x@test.example"}, actor=clerk)
     assert db.session.scalar(db.select(db.func.count()).select_from(Ticket)) == 0
+
+
+def test_lookups_with_a_nul_byte_or_overlong_text_are_plain_not_found(app, agent,
+                                                                      nothing_written):
+    """Outside input may hold a NUL byte, which PostgreSQL refuses even in a WHERE
+    clause: a lookup must still answer "unknown" / "not found", not a server error."""
+    from kernel.errors import NotFound
+
+    with nothing_written():
+        for key in ("req\x00uest", "\x00", "r" * 65):
+            with pytest.raises(ValidationFailed) as failed:
+                tickets.create({"subject": "x"}, actor=agent, type=key)
+            refused(failed, "type", "unknown", case=key)
+            with pytest.raises(NotFound):
+                tickets.get(key, agent)
+            with pytest.raises(NotFound):
+                fields.definition(key)
+            with pytest.raises(NotFound):
+                workflow.pipeline(key)
+            assert users.by_email(key) is None
+            assert users.authenticate(key, "x") is None
+            with pytest.raises(ValidationFailed):
+                customers.find_by_phone(key, agent)
