@@ -15,10 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from kernel.db import db
 from kernel.models import NumberCounter
 
+_DIALECT_INSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
 BUILTIN_VARIABLES = ("year", "month", "day", "type", "seq")
 # Presentation types that print distinct whole numbers distinctly.
 SEQ_FORMATS = "dxXob"
@@ -93,21 +96,32 @@ def variables_for(type_key: str, when: datetime, extra: dict[str, Any] | None = 
 
 
 def next_number(template: str, variables: dict[str, Any]) -> str:
-    """Take the next number for this template; call inside the creating transaction."""
+    """Take the next number for this template; call inside the creating transaction.
+
+    The common case is one ``UPDATE ... RETURNING`` on an existing counter. The
+    first number of a prefix inserts the row; when a concurrent creator inserted
+    it first, the insert does nothing and the update (now waiting on that
+    creator's row lock) takes the next number."""
     key = counter_key(template, variables)
     session = db.session
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        module = __import__(f"sqlalchemy.dialects.{dialect}", fromlist=["insert"])
-        session.execute(
-            module.insert(NumberCounter).values(key=key, value=0).on_conflict_do_nothing()
-        )
-    elif session.get(NumberCounter, key) is None:  # pragma: no cover - other databases
-        session.execute(insert(NumberCounter).values(key=key, value=0))
-    seq = session.execute(
+    bump = (
         update(NumberCounter)
         .where(NumberCounter.key == key)
         .values(value=NumberCounter.value + 1)
         .returning(NumberCounter.value)
-    ).scalar_one()
+    )
+    seq = session.execute(bump).scalar_one_or_none()
+    if seq is None:
+        dialect = session.get_bind().dialect.name
+        dialect_insert = _DIALECT_INSERTS.get(dialect)
+        if dialect_insert is not None:
+            seq = session.execute(
+                dialect_insert(NumberCounter).values(key=key, value=1)
+                .on_conflict_do_nothing().returning(NumberCounter.value)
+            ).scalar_one_or_none()
+        else:  # pragma: no cover - other databases
+            session.execute(insert(NumberCounter).values(key=key, value=1))
+            seq = 1
+        if seq is None:
+            seq = session.execute(bump).scalar_one()
     return render(template, variables, seq)
