@@ -46,7 +46,7 @@ def _ensure_user(email, password, kind, roles, name) -> User:
 
 
 def load(host: PluginHost) -> list[tuple[str, str, str]]:
-    """Load what is missing; return the demo logins ``(email, password, kind)``."""
+    """Load what is missing; return the demo logins ``(email, password, role)``."""
     made = [_ensure_user(*row) for row in DEMO_LOGINS]
     admin, agent, customer_user = made
     if customer_user.customer and not customer_user.customer.phones:
@@ -66,4 +66,5 @@ def load(host: PluginHost) -> list[tuple[str, str, str]]:
             for impl in impls:
                 impl.function(**{arg: ctx for arg in impl.argnames})
             db.session.add(Setting(key=marker, value=True))
-    return [(email, password, kind) for email, password, kind, _r, _n in DEMO_LOGINS]
+    return [(email, password, roles[0] if roles else kind)
+            for email, password, kind, roles, _n in DEMO_LOGINS]
