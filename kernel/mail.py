@@ -1,5 +1,16 @@
-"""Outgoing e-mail: the transport named by ``HOOKDESK_MAIL_URL`` and the job
-``mail.send`` that delivers one message after commit, with retries.
+"""Outgoing e-mail: the transport named by ``HOOKDESK_MAIL_URL`` and the outbox
+channel ``email`` that delivers messages after commit, with retries (R3).
+
+Every e-mail is an outbox row (``kernel.outbox``) written in the transaction of
+the change: ``put()`` below (``web.mail.send_mail`` renders a template and calls
+it), or ``outbox.put("email", address, {"subject", "body", "html"?, "locale"?,
+"reply_to"?, "headers"?, "from"?}, key=...)`` from any plugin. After commit the
+outbox calls ``send()``, the channel: connection refused, a timeout or a 4xx
+answer raise ``outbox.TemporaryFailure`` (retried with backoff); a 5xx answer
+raises ``outbox.PermanentFailure`` (the row is marked failed, with the reason).
+The Message-ID is derived from the idempotency key, so a message resent after a
+worker died mid-delivery carries the same Message-ID and a mail system that
+deduplicates by it shows it once.
 
 ``HOOKDESK_MAIL_URL``:
 
@@ -14,15 +25,16 @@ Query options for ``smtp``/``smtps``: ``timeout`` (seconds, default 30) and
 are URL-encoded (``%40`` for ``@``).
 
 Messages are rendered by the caller (``web.mail.send_mail`` renders templates in
-the recipient's language) and queued as a plain dict, so a worker needs nothing
-but this module. ``enqueue`` inside a unit of work waits for its commit: a
-rolled-back change sends nothing. A temporary failure (connection refused, a
-4xx answer) raises, and the queue retries with exponential backoff; a permanent
-refusal (5xx) is logged and not retried.
+the recipient's language) and stored as plain data, so a worker needs nothing
+but this module. A rolled-back change leaves no row and sends nothing.
+
+The older job ``mail.send`` (``enqueue``/``deliver``) still works, but a message
+queued that way lives only in the queue: use the outbox.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import smtplib
@@ -33,11 +45,13 @@ from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from kernel import runtime
+from kernel import hookimpl, runtime
+from kernel.declarations import NotificationChannelDecl
 
 log = logging.getLogger("hookdesk.mail")
 
 JOB_KEY = "mail.send"
+CHANNEL = "email"
 DEFAULT_FROM = "Hookdesk <noreply@localhost>"
 TRUTHY = {"1", "true", "yes", "on"}
 
@@ -138,9 +152,19 @@ def sender() -> str:
     return runtime.config("HOOKDESK_MAIL_FROM") or DEFAULT_FROM
 
 
+def _domain() -> str:
+    return parseaddr(sender())[1].rpartition("@")[2] or "hookdesk.local"
+
+
 def new_message_id() -> str:
-    domain = parseaddr(sender())[1].rpartition("@")[2] or "hookdesk.local"
-    return make_msgid(domain=domain)
+    return make_msgid(domain=_domain())
+
+
+def message_id_for(key: str) -> str:
+    """The Message-ID of the message with idempotency key ``key``: the same key,
+    the same Message-ID, on every attempt and in every worker."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"<{digest}@{_domain()}>"
 
 
 def build(message: dict[str, Any]) -> EmailMessage:
@@ -196,3 +220,84 @@ def deliver(message: dict[str, Any]) -> None:
             return
         raise
     log.info("mail %s sent to %s", mail["Message-ID"], mail["To"])
+
+
+# -- the outbox channel ``email`` ---------------------------------------------------
+
+
+def put(message: dict[str, Any], key: str, ref: str | None = None) -> str:
+    """Write ``message`` (keys: to, subject, text, html?, reply_to?, locale?,
+    headers?, from?) to the outbox under idempotency ``key``, inside the current
+    unit of work (one is opened when none is). Returns its Message-ID. A second
+    ``put`` with the same key is a no-op that returns the same Message-ID."""
+    from kernel import outbox
+    from kernel.services.uow import in_unit_of_work, unit_of_work
+
+    for name in ("to", "subject"):
+        if not message.get(name):
+            raise ValueError(f"mail message without {name!r}")
+    payload = {k: v for k, v in message.items() if k not in ("to", "text") and v is not None}
+    payload["body"] = message.get("text") or message.get("body") or ""
+    payload.setdefault("from", sender())
+    payload["message_id_header"] = message.get("message_id") or message_id_for(key)
+    if in_unit_of_work():
+        row = outbox.put(CHANNEL, message["to"], payload, key=key, ref=ref)
+    else:
+        with unit_of_work():
+            row = outbox.put(CHANNEL, message["to"], payload, key=key, ref=ref)
+    return (row.payload or {}).get("message_id_header") or message_id_for(row.key)
+
+
+def send(recipient: str, subject: str, body: str, context: dict[str, Any]) -> None:
+    """The ``email`` channel: send one outbox row over the configured transport."""
+    from kernel.outbox import PermanentFailure, TemporaryFailure
+
+    key = context.get("idempotency_key") or ""
+    message = {
+        "to": recipient,
+        "subject": subject or context.get("subject") or "",
+        "text": body,
+        "html": context.get("html"),
+        "locale": context.get("locale"),
+        "reply_to": context.get("reply_to"),
+        "headers": context.get("headers"),
+        "from": context.get("from"),
+        "message_id": context.get("message_id_header") or (message_id_for(key) if key
+                                                           else None),
+    }
+    if not message["subject"]:
+        raise PermanentFailure("The message has no subject.")
+    try:
+        mail = build(message)
+    except (ValueError, TypeError) as exc:  # a header the e-mail package refuses
+        raise PermanentFailure(f"Cannot build the message: {exc}") from exc
+    try:
+        transport().send(mail)
+    except MailConfigError as exc:  # fixable by the admin: keep the message
+        raise TemporaryFailure(str(exc)) from exc
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _msg in exc.recipients.values()]
+        reason = "; ".join(f"{rcpt}: {code} {_text(msg)}"
+                           for rcpt, (code, msg) in exc.recipients.items())
+        if codes and all(500 <= code < 600 for code in codes):
+            raise PermanentFailure(f"Recipient refused: {reason}") from exc
+        raise TemporaryFailure(f"Recipient deferred: {reason}") from exc
+    except smtplib.SMTPResponseException as exc:
+        text = f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}"
+        if 500 <= exc.smtp_code < 600:
+            raise PermanentFailure(text) from exc
+        raise TemporaryFailure(text) from exc
+    except (smtplib.SMTPException, OSError) as exc:  # refused, timeout, disconnected, TLS
+        raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+    log.info("mail %s sent to %s", mail["Message-ID"], mail["To"])
+
+
+def _text(value: Any) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+# The kernel registers this module as a plugin of its own ("kernel.mail"): e-mail
+# works for password links and the like with no plugin enabled.
+@hookimpl
+def hookdesk_register_notification_channels():
+    return [NotificationChannelDecl(CHANNEL, "E-mail", send)]

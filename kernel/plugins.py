@@ -91,10 +91,11 @@ class PluginHost:
                 f"Unknown plugin(s) in HOOKDESK_PLUGINS: {', '.join(unknown)}. "
                 f"Installed: {', '.join(sorted(available)) or 'none'}."
             )
-        from kernel import builtin, outbox
+        from kernel import builtin, mail, outbox
 
         self.pm.register(builtin, name=KERNEL_PLUGIN)
         self.pm.register(outbox, name=f"{KERNEL_PLUGIN}.outbox")
+        self.pm.register(mail, name=f"{KERNEL_PLUGIN}.mail")
         self.infos: dict[str, PluginInfo] = {}
         for name in dict.fromkeys(names):  # keep order, drop repeats
             if extra and name in extra:

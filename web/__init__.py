@@ -53,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None, plugin_objects: dict | None
 
     _request_scoped_g(app)
     from web import api, auth, cli, files, forms, i18n, security, views
+    from web.admin import bp as admin_bp
     from web.agent import bp as agent_bp
     from web.portal import bp as portal_bp
     from web.settings import bp as settings_bp
@@ -61,7 +62,7 @@ def create_app(config: dict[str, Any] | None = None, plugin_objects: dict | None
     security.init_app(app)
     forms.init_app(app)
     auth.init_app(app)
-    for blueprint in (views.bp, portal_bp, agent_bp, settings_bp, files.bp):
+    for blueprint in (views.bp, portal_bp, agent_bp, settings_bp, files.bp, admin_bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     for _plugin, blueprints in host.collect("hookdesk_register_blueprints"):

@@ -9,9 +9,13 @@
 
 ``send_mail`` renders the message now, in the recipient's language and time zone
 (a ``User``'s own ``locale``/``timezone``; for a bare address the ``locale``
-argument, else ``HOOKDESK_DEFAULT_LOCALE``), and queues it on the job queue
-(``mail.send``, see ``kernel.mail``). Inside a unit of work it is sent only after
-the commit. Returns the Message-ID.
+argument, else ``HOOKDESK_DEFAULT_LOCALE``), and writes it to the outbox
+(channel ``email``, see ``kernel.mail``) in the current unit of work — one is
+opened when none is. It is sent after the commit, retried while the mail server
+is down, and never twice for one idempotency ``key`` (give one when the letter
+belongs to a change, e.g. ``f"notify-{event.id}-{address}"``; without it every
+call is a new letter). A rolled-back change sends nothing. Returns the
+Message-ID, derived from the key.
 
 Templates (in any template folder, plugins' ``templates/<plugin>/mail/`` too)::
 
@@ -28,6 +32,7 @@ Templates (in any template folder, plugins' ``templates/<plugin>/mail/`` too)::
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -121,9 +126,13 @@ def send_mail(
     locale: str | None = None,
     timezone: str | None = None,
     reply_to: str | None = None,
+    key: str | None = None,
+    ref: str | None = None,
 ) -> str:
-    """Render ``template`` for ``to`` (a User or an address) and queue it; returns
-    the Message-ID. A User's own language and time zone win over the arguments."""
+    """Render ``template`` for ``to`` (a User or an address) and put it in the
+    outbox under idempotency ``key`` (``ref`` tags the row, e.g. ``ticket:42``);
+    returns the Message-ID. A User's own language and time zone win over the
+    arguments."""
     recipient = to if isinstance(to, User) else None
     if recipient is not None:
         address = recipient.email
@@ -133,14 +142,14 @@ def send_mail(
         address = str(to)
     rendered = render_mail(template, {"email": address, **(context or {})}, locale, timezone,
                            recipient)
-    return transport.enqueue({
+    return transport.put({
         "to": _with_name(address, recipient.name if recipient else ""),
         "subject": rendered.subject,
         "text": rendered.text,
         "html": rendered.html,
         "locale": rendered.locale,
         "reply_to": reply_to,
-    })
+    }, key=key or f"mail-{uuid.uuid4().hex}", ref=ref)
 
 
 def _with_name(address: str, name: str) -> str:

@@ -45,6 +45,8 @@ CORE_ITEMS: list[CoreItem] = [
     CoreItem("portal.tickets", N_("My tickets"), "portal.index", "customer", order=10),
     CoreItem("agent.tickets", N_("Tickets"), "agent.index", "agent", "tickets.view", order=10),
     CoreItem("core.status", N_("System"), "core.status", "agent", "admin.settings", order=900),
+    CoreItem("admin", N_("Administration"), "admin.index", "agent", "admin.settings", order=800),
+    CoreItem("agent.board", N_("Board"), "agent.board", "agent", "tickets.view", order=15),
 ]
 
 

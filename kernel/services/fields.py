@@ -158,3 +158,54 @@ def save_choice(list_key: str, value: str, label: str, actor: User | None = None
             if order is not None:
                 item.order = order
     return item
+
+
+def create_choice_list(key: str, name: str, actor: User | None = None) -> ChoiceList:
+    """A new, empty dictionary an admin fills (categories, outcomes...)."""
+    permissions.require(actor, "admin.settings")
+    errors: dict[str, str] = {}
+    if not isinstance(key, str) or not KEY_RE.match(key):
+        errors["key"] = ("Use 1-64 lower-case letters, digits and underscores, "
+                         "starting with a letter.")
+    elif db.session.scalar(db.select(ChoiceList).where(ChoiceList.key == key)):
+        errors["key"] = f"Choice list {key!r} already exists."
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
+        errors["name"] = "Give a name of 1 to 200 characters."
+    if errors:
+        raise ValidationFailed(errors)
+    with unit_of_work():
+        row = ChoiceList(key=key, name=name.strip(), plugin=None)
+        db.session.add(row)
+    return row
+
+
+def reorder_choices(list_key: str, values: list[str], actor: User | None = None) -> None:
+    """Put the items of a dictionary in this order (every value exactly once)."""
+    permissions.require(actor, "admin.settings")
+    clist = choice_list(list_key)
+    current = [i.value for i in clist.items]
+    if not isinstance(values, list | tuple) or sorted(values) != sorted(current):
+        raise ValidationFailed({"order": "Name every item of the list exactly once."})
+    by_value = {i.value: i for i in clist.items}
+    with unit_of_work():
+        for n, value in enumerate(values):
+            by_value[value].order = n
+    db.session.expire(clist, ["items"])
+
+
+def move_choice(list_key: str, value: str, offset: int, actor: User | None = None) -> None:
+    """Move one item up (``offset=-1``) or down (``+1``) in its dictionary."""
+    values = [i.value for i in sorted(choice_list(list_key).items, key=lambda i: i.order)]
+    if value not in values:
+        raise NotFound(f"Unknown item {value!r} in {list_key!r}.")
+    i = values.index(value)
+    j = max(0, min(len(values) - 1, i + offset))
+    values[i], values[j] = values[j], values[i]
+    reorder_choices(list_key, values, actor=actor)
+
+
+def fields_using(list_key: str) -> list[FieldDefinition]:
+    """Field definitions whose choices come from dictionary ``list_key``."""
+    return list(db.session.scalars(
+        db.select(FieldDefinition).where(FieldDefinition.choice_list == list_key)
+        .order_by(FieldDefinition.order, FieldDefinition.key)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import zoneinfo
 from typing import Any
 
@@ -232,3 +233,120 @@ def register_customer(data: dict[str, Any]) -> tuple[User, bool]:
             "locale": loaded["locale"], "timezone": loaded["timezone"] or None,
         })
     return user, True
+
+
+# -- staff and roles, from the admin screens (K10) -------------------------------
+
+ROLE_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def _roles_by_key(keys: Any) -> tuple[list[Role], str | None]:
+    if not isinstance(keys, list | tuple):
+        return [], "Not a valid list."
+    found = []
+    for key in keys:
+        role = db.session.scalar(db.select(Role).where(Role.key == key)) if storable(
+            key, 64) else None
+        if role is None:
+            return [], f"Unknown role {key!r}."
+        found.append(role)
+    return found, None
+
+
+def _grants(roles: list[Role], permission: str) -> bool:
+    return any(role.grants(permission) for role in roles)
+
+
+def update_agent(user: User, data: dict[str, Any], actor: User | None = None) -> dict:
+    """Change an agent's ``name`` and ``roles`` (role keys). An admin cannot take
+    away their own right to manage users. Returns ``{key: [old, new]}``."""
+    permissions.require(actor, "admin.users")
+    if not user.is_agent:
+        raise ValidationFailed({"roles": "Customers have no roles."})
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for key, value in (data or {}).items():
+        if key == "name":
+            text = value.strip() if isinstance(value, str) else None
+            if text is None or len(text) > 200:
+                errors[key] = "At most 200 characters."
+            else:
+                clean[key] = text
+        elif key == "roles":
+            roles, problem = _roles_by_key(value)
+            if problem:
+                errors[key] = problem
+            elif actor is not None and actor.id == user.id and not _grants(roles, "admin.users"):
+                errors[key] = "You cannot take away your own right to manage users."
+            else:
+                clean[key] = roles
+        else:
+            errors[key] = "Cannot be changed here."
+    if errors:
+        raise ValidationFailed(errors)
+    changes: dict[str, list] = {}
+    if "name" in clean and clean["name"] != user.name:
+        changes["name"] = [user.name, clean["name"]]
+    if "roles" in clean and {r.id for r in clean["roles"]} != {r.id for r in user.roles}:
+        changes["roles"] = [sorted(r.key for r in user.roles),
+                            sorted(r.key for r in clean["roles"])]
+    if changes:
+        with unit_of_work():
+            if "name" in changes:
+                user.name = clean["name"]
+            if "roles" in changes:
+                user.roles = clean["roles"]
+    return changes
+
+
+def save_role(key: str, name: str, granted: list[str], actor: User | None = None,
+              create: bool = False) -> Role:
+    """Create (``create=True``) or change a role: its name and the permission keys
+    it grants (each declared by the kernel or an enabled plugin). A role granting
+    everything (``*``) keeps it. An admin cannot take away their own right to
+    manage users."""
+    permissions.require(actor, "admin.users")
+    registry = runtime.host().registry
+    errors: dict[str, str] = {}
+    row = db.session.scalar(db.select(Role).where(Role.key == key)) if storable(key, 64) else None
+    if create:
+        if not isinstance(key, str) or not ROLE_KEY_RE.match(key):
+            errors["key"] = ("Use 1-64 lower-case letters, digits and underscores, "
+                             "starting with a letter.")
+        elif row is not None:
+            errors["key"] = f"Role {key!r} already exists."
+    elif row is None:
+        from kernel.errors import NotFound
+
+        raise NotFound(f"Unknown role {key!r}.")
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
+        errors["name"] = "Give a name of 1 to 200 characters."
+    if not isinstance(granted, list | tuple):
+        errors["permissions"] = "Not a valid list."
+        granted = []
+    unknown = [p for p in granted if p not in registry.permissions and p != "*"]
+    if unknown:
+        errors["permissions"] = f"Unknown permission {unknown[0]!r}."
+    new = sorted(set(granted))
+    if row is not None and "*" in row.permissions and "*" not in new:
+        new = ["*", *new]  # the administrator role grants everything, even future permissions
+    if not create and row is not None and actor is not None and row in actor.roles:
+        others = [r for r in actor.roles if r.id != row.id]
+        if not _grants(others, "admin.users") and "*" not in new and "admin.users" not in new:
+            errors["permissions"] = "You cannot take away your own right to manage users."
+    if errors:
+        raise ValidationFailed(errors)
+    with unit_of_work():
+        if row is None:
+            row = Role(key=key, name=name.strip(), permissions=new, is_system=False)
+            db.session.add(row)
+        else:
+            row.name, row.permissions = name.strip(), new
+    return row
+
+
+def agents(active: bool | None = None) -> list[User]:
+    query = db.select(User).where(User.kind == "agent").order_by(User.name, User.email)
+    if active is not None:
+        query = query.where(User.is_active.is_(active))
+    return list(db.session.scalars(query))

@@ -162,3 +162,162 @@ def _extra_variables() -> tuple[str, ...]:
 
 def tickets_in_status(status: Status) -> int:
     return db.session.scalar(db.select(db.func.count()).where(Ticket.status_id == status.id)) or 0
+
+
+# -- admin edits of types and statuses (A6) -------------------------------------
+
+COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{6})?$")
+TYPE_CHANGES = ("name", "initial_status", "is_active", "customer_can_create", "order")
+
+
+def ticket_type(key: str) -> TicketType:
+    """The ticket type ``key``, active or not (admin screens)."""
+    found = None
+    if storable(key, 64):
+        found = db.session.scalar(db.select(TicketType).where(TicketType.key == key))
+    if found is None:
+        raise NotFound(f"Unknown ticket type {key!r}.")
+    return found
+
+
+def _name(value, field: str = "name") -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 200:
+        raise ValidationFailed({field: "Give a name of 1 to 200 characters."})
+    return value.strip()
+
+
+def update_type(type_key: str, changes: dict, actor: User | None = None) -> dict:
+    """Rename a ticket type, pick its initial status, (de)activate it, let
+    customers create it or not. Returns ``{key: [old, new]}`` of real changes.
+    The deployment's default type cannot be deactivated."""
+    permissions.require(actor, "admin.settings")
+    row = ticket_type(type_key)
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    for key, value in (changes or {}).items():
+        if key not in TYPE_CHANGES:
+            errors[key] = "Cannot be changed here."
+        elif key == "name":
+            try:
+                clean[key] = _name(value)
+            except ValidationFailed as exc:
+                errors.update({k: v[0] for k, v in exc.errors.items()})
+        elif key == "initial_status":
+            status = row.pipeline.status(value) if isinstance(value, str) else None
+            if status is None:
+                errors[key] = f"Unknown status {value!r} in {row.pipeline.key!r}."
+            else:
+                clean[key] = status
+        elif key in ("is_active", "customer_can_create"):
+            if not isinstance(value, bool):
+                errors[key] = "Not a valid boolean."
+            else:
+                clean[key] = value
+        elif key == "order":
+            if isinstance(value, bool) or not isinstance(value, int):
+                errors[key] = "Not a valid integer."
+            else:
+                clean[key] = value
+    if clean.get("is_active") is False:
+        from kernel.models import Setting
+
+        default = db.session.get(Setting, "kernel.default_ticket_type")
+        if default is not None and default.value == row.key:
+            errors["is_active"] = "The default ticket type cannot be deactivated."
+    if errors:
+        raise ValidationFailed(errors)
+    result = {}
+    for key, value in clean.items():
+        old = getattr(row, key)
+        if old is not value and old != value:
+            result[key] = [old.key if isinstance(old, Status) else old,
+                           value.key if isinstance(value, Status) else value]
+    if result:
+        with unit_of_work():
+            for key in result:
+                setattr(row, key, clean[key])
+    return result
+
+
+def update_status(pipeline_key: str, status_key: str, changes: dict,
+                  actor: User | None = None) -> Status:
+    """Rename a status, move it to another group or give it a colour (``#rrggbb``
+    or empty)."""
+    permissions.require(actor, "admin.settings")
+    pipe = pipeline(pipeline_key)
+    status = pipe.status(status_key)
+    if status is None:
+        raise NotFound(f"Unknown status {status_key!r} in {pipeline_key!r}.")
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    for key, value in (changes or {}).items():
+        if key == "name":
+            try:
+                clean[key] = _name(value)
+            except ValidationFailed as exc:
+                errors.update({k: v[0] for k, v in exc.errors.items()})
+        elif key == "group":
+            if value not in STATUS_GROUPS:
+                errors[key] = f"One of {', '.join(STATUS_GROUPS)}."
+            else:
+                clean[key] = value
+        elif key == "color":
+            if not isinstance(value, str) or not COLOR_RE.match(value.strip()):
+                errors[key] = "A colour like #2563eb, or nothing."
+            else:
+                clean[key] = value.strip().lower()
+        else:
+            errors[key] = "Cannot be changed here."
+    if errors:
+        raise ValidationFailed(errors)
+    with unit_of_work():
+        for key, value in clean.items():
+            setattr(status, key, value)
+    return status
+
+
+def reorder_statuses(pipeline_key: str, keys: list[str], actor: User | None = None) -> None:
+    """Put the statuses of a pipeline in this order (every key exactly once)."""
+    permissions.require(actor, "admin.settings")
+    pipe = pipeline(pipeline_key)
+    current = [s.key for s in pipe.statuses]
+    if not isinstance(keys, list | tuple) or sorted(keys) != sorted(current):
+        raise ValidationFailed({"order": "Name every status of the pipeline exactly once."})
+    by_key = {s.key: s for s in pipe.statuses}
+    with unit_of_work():
+        for n, key in enumerate(keys):
+            by_key[key].order = n
+    db.session.expire(pipe, ["statuses"])
+
+
+def move_status(pipeline_key: str, status_key: str, offset: int,
+                actor: User | None = None) -> None:
+    """Move one status up (``offset=-1``) or down (``+1``) in its pipeline."""
+    keys = [s.key for s in pipeline(pipeline_key).statuses]
+    if status_key not in keys:
+        raise NotFound(f"Unknown status {status_key!r} in {pipeline_key!r}.")
+    i = keys.index(status_key)
+    j = max(0, min(len(keys) - 1, i + offset))
+    keys[i], keys[j] = keys[j], keys[i]
+    reorder_statuses(pipeline_key, keys, actor=actor)
+
+
+def preview_number(template: str, type_key: str = "type", when=None) -> str:
+    """The number the next ticket would get with ``template`` (nothing is taken);
+    raises ``ValidationFailed`` naming ``number_template`` for a bad template."""
+    from datetime import UTC, datetime
+
+    from kernel.models import NumberCounter
+
+    try:
+        numbering.validate(template, _extra_variables())
+    except numbering.TemplateError as exc:
+        raise ValidationFailed({"number_template": str(exc)}) from exc
+    variables = numbering.variables_for(type_key, when or datetime.now(UTC))
+    for name in _extra_variables():
+        variables.setdefault(name, name.upper())
+    try:
+        counter = db.session.get(NumberCounter, numbering.counter_key(template, variables))
+        return numbering.render(template, variables, (counter.value if counter else 0) + 1)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValidationFailed({"number_template": f"Template {template!r}: {exc}."}) from exc

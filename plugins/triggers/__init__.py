@@ -63,7 +63,7 @@ def hookdesk_register_notification_channels():
 def hookdesk_register_jobs():
     from plugins.triggers import timers
 
-    return [d.JobDecl(timers.JOB_KEY, lambda: timers.scan(), retries=0,
+    return [d.JobDecl(timers.JOB_KEY, lambda: timers.periodic(), retries=0,
                       periodic=timers.SCHEDULE)]
 
 

@@ -25,6 +25,7 @@ from kernel.db import db, get_by_id, utcnow
 from kernel.errors import HookdeskError
 from kernel.i18n import N_
 from kernel.models import Role, Ticket, User
+from plugins.triggers.conditions import assignee_of, customer_of
 
 HTTP_CHANNEL = "triggers.http"
 EMAIL_CHANNEL = "email"
@@ -47,7 +48,7 @@ _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 
 
 def variables(ticket: Ticket, event: Any, rule_name: str) -> dict[str, Any]:
-    customer, assignee = ticket.customer, ticket.assignee
+    customer, assignee = customer_of(ticket), assignee_of(ticket)
     base = {
         "ticket.id": ticket.id, "ticket.number": ticket.number, "ticket.subject": ticket.subject,
         "ticket.text": ticket.text, "ticket.status": ticket.status.name,
@@ -227,7 +228,8 @@ def add_note(ticket, event, params, context) -> None:
 
 
 def _customer_locale(ticket: Ticket) -> str:
-    accounts = ticket.customer.accounts if ticket.customer is not None else []
+    customer = customer_of(ticket)
+    accounts = customer.accounts if customer is not None else []
     return next((a.locale for a in accounts if a.locale), None) or _default_locale()
 
 
@@ -235,14 +237,14 @@ def email_recipients(ticket: Ticket, params: Mapping[str, Any]) -> list[tuple[st
     """``[(address, locale)]`` for the ``to`` of a ``triggers.email`` action."""
     to = params["to"]
     if to == "customer":
-        customer = ticket.customer
+        customer = customer_of(ticket)
         if customer is None:
             return []
         address = (customer.emails[0].email if customer.emails
                    else next((a.email for a in customer.accounts), None))
         return [(address, _customer_locale(ticket))] if address else []
     if to == "assignee":
-        user = ticket.assignee
+        user = assignee_of(ticket)
         return [(user.email, user.locale or _default_locale())] if user else []
     if to == "agents":
         found = []
@@ -275,8 +277,9 @@ def email(ticket, event, params, context) -> None:
 def sms_number(ticket: Ticket, params: Mapping[str, Any]) -> str | None:
     if params["to"] == "phone":
         return params["phone"]
-    if ticket.customer is not None and ticket.customer.phones:
-        return ticket.customer.phones[0].number
+    customer = customer_of(ticket)
+    if customer is not None and customer.phones:
+        return customer.phones[0].number
     from kernel import fieldset
 
     for field in fieldset.for_type(ticket.type):

@@ -323,7 +323,7 @@ class Facts:
         if subject == "via":
             return getattr(event, "via", None) or ""
         if subject.startswith("customer."):
-            customer = ticket.customer
+            customer = customer_of(ticket)
             if customer is None:
                 return None
             if subject == "customer.phone":
@@ -332,7 +332,8 @@ class Facts:
                 return [e.email for e in customer.emails]
             return getattr(customer, subject.split(".", 1)[1])
         if subject == "assignee.roles":
-            return [] if ticket.assignee is None else [r.key for r in ticket.assignee.roles]
+            assignee = assignee_of(ticket)
+            return [] if assignee is None else [r.key for r in assignee.roles]
         if subject == "actor.kind":
             actor = getattr(event, "actor", None)
             return "system" if actor is None else actor.kind
@@ -352,6 +353,22 @@ class Facts:
         from kernel.models import Message
 
         return db.session.get(Message, data["message_id"])
+
+
+def customer_of(ticket: Any):
+    """The ticket's customer by its id (the relationship may be stale within a
+    transaction that has just changed the id)."""
+    from kernel.db import db
+    from kernel.models import Customer
+
+    return db.session.get(Customer, ticket.customer_id) if ticket.customer_id else None
+
+
+def assignee_of(ticket: Any):
+    from kernel.db import db
+    from kernel.models import User
+
+    return db.session.get(User, ticket.assignee_id) if ticket.assignee_id else None
 
 
 def changes_of(event: Any, ticket: Any) -> dict[str, list[Any]]:

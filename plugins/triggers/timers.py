@@ -79,6 +79,27 @@ def _data(ticket: Ticket, spec: engine.EventSpec, marker: datetime) -> dict[str,
     return {"status": ticket.status.key, "since": marker.isoformat(), "hours": spec.hours}
 
 
+def prune_runs(now: datetime | None = None) -> int:
+    """Forget run-log rows older than ``HOOKDESK_TRIGGERS_KEEP_RUNS_DAYS`` (90)."""
+    from sqlalchemy import delete
+
+    from kernel import runtime
+    from kernel.services.uow import unit_of_work
+    from plugins.triggers.models import Run
+
+    days = int(runtime.config("HOOKDESK_TRIGGERS_KEEP_RUNS_DAYS", 90))
+    with unit_of_work():
+        return db.session.execute(
+            delete(Run).where(Run.at < (now or utcnow()) - timedelta(days=days))
+            .execution_options(synchronize_session=False)).rowcount
+
+
+def periodic() -> None:
+    """The job ``triggers.scan``: fire due time-based rules, prune the run log."""
+    scan()
+    prune_runs()
+
+
 def scan(now: datetime | None = None) -> int:
     """Fire every time-based rule that is due; returns how many firings."""
     now = now or utcnow()
@@ -136,4 +157,4 @@ def _fire(ticket_id: int, items, now: datetime) -> int:
     return fired
 
 
-__all__ = ["JOB_KEY", "SCHEDULE", "TIME_IN_STATUS", "marker_of", "scan"]
+__all__ = ["JOB_KEY", "SCHEDULE", "TIME_IN_STATUS", "marker_of", "periodic", "prune_runs", "scan"]

@@ -399,3 +399,16 @@ def test_lookups_with_a_nul_byte_or_overlong_text_are_plain_not_found(app, agent
             assert users.authenticate(key, "x") is None
             with pytest.raises(ValidationFailed):
                 customers.find_by_phone(key, agent)
+
+
+def test_ticket_lists_filtered_by_a_nul_byte_are_empty_not_an_error(app, agent, make_ticket):
+    from kernel.services.queries import TicketFilter, list_tickets
+
+    make_ticket(actor=agent, subject="Printer", queue="technical")
+    assert list_tickets(agent, TicketFilter(search="Print")).total == 1
+    for flt in (TicketFilter(search="Pr\x00"), TicketFilter(queue="\x00"),
+                TicketFilter(types=["request", "\x00"]), TicketFilter(statuses=["n\x00ew"]),
+                TicketFilter(values={"contract_number": "\x00"}),
+                TicketFilter(values={"\x00": "x"})):
+        page = list_tickets(agent, flt)
+        assert (page.total, page.items) == (0, []), flt

@@ -1,5 +1,6 @@
-"""E-mail: templates rendered in the recipient's language and time zone, queued
-after commit, delivered over real SMTP on loopback; the transport URL."""
+"""E-mail: templates rendered in the recipient's language and time zone, written
+to the outbox in the change's transaction, delivered after commit over real SMTP
+on loopback (the ``email`` channel); the transport URL."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from jinja2 import ChoiceLoader, DictLoader
 
 from kernel import mail
+from kernel.db import db
 from kernel.services import users
 from kernel.services.uow import unit_of_work
 from web.mail import external_url, render_mail, send_mail
@@ -116,16 +118,53 @@ def test_sending_waits_for_the_commit_and_a_rollback_sends_nothing(app, mailbox,
     assert mailbox.to("b@test.example") == []
 
 
-def test_a_server_that_is_down_makes_the_job_retry(app, caplog):
+def test_a_server_that_is_down_keeps_the_letter_in_the_outbox_for_a_retry(app, caplog):
+    from kernel import outbox
+    from kernel.models import OutboxMessage
+
     app.config["HOOKDESK_MAIL_URL"] = f"smtp://127.0.0.1:{_free_port()}?timeout=2"
-    message = {"to": "x@test.example", "subject": "s", "text": "t"}
-    with pytest.raises(OSError):
-        mail.deliver(message)  # raising is what makes the queue retry with backoff
-    task = app.extensions["hookdesk_jobs"]["tasks"][mail.JOB_KEY]
-    assert task.retries == 6 and task.retry_delay == 30
-    # Through the queue the failure is the queue's business, not the caller's.
-    with caplog.at_level(logging.ERROR):
-        send_mail("x@test.example", "auth/reset_password", {"link": "http://x"}, locale="en")
+    with pytest.raises(outbox.TemporaryFailure):
+        mail.send("x@test.example", "s", "t", {"idempotency_key": "k"})
+    # Through the outbox the failure is the outbox's business, not the caller's.
+    send_mail("x@test.example", "auth/reset_password", {"link": "http://x"}, locale="en")
+    (row,) = db.session.scalars(db.select(OutboxMessage)).all()
+    assert (row.channel, row.status, row.attempts) == ("email", "pending", 1)
+    assert "ConnectionRefused" in row.last_error and row.next_attempt_at > row.created_at
+
+
+def test_the_message_id_comes_from_the_idempotency_key_and_a_repeat_is_dropped(
+        app, mailbox, probe_templates):
+    first = send_mail("k@test.example", "probe/hello", {"who": "K", "when": MEETING},
+                      key="signup-42")
+    again = send_mail("k@test.example", "probe/hello", {"who": "K", "when": MEETING},
+                      key="signup-42")
+    assert first == again == mail.message_id_for("signup-42")
+    assert mailbox.last["Message-ID"] == first
+    import time
+
+    time.sleep(0.2)
+    assert len(mailbox.messages) == 1
+
+
+def test_the_email_channel_takes_what_other_plugins_put_in_the_outbox(app, mailbox):
+    from kernel import outbox
+
+    with unit_of_work():
+        outbox.put("email", "rule@test.example",
+                   {"subject": "Rule fired", "body": "Plain words", "locale": "en",
+                    "html": "<p>Plain words</p>", "ticket_id": 1}, key="rule-1-x")
+    message = mailbox.last
+    assert message["Subject"] == "Rule fired" and message["Content-Language"] == "en"
+    assert mailbox.text(message).strip() == "Plain words"
+    assert "<p>Plain words</p>" in mailbox.html(message)
+    assert message["Message-ID"] == mail.message_id_for("rule-1-x")
+
+
+@pytest.mark.plugins()
+def test_auth_letters_need_no_plugin(app, mailbox):
+    assert "email" in app.extensions["hookdesk"].registry.notification_channels
+    send_mail("bare@test.example", "auth/reset_password", {"link": "http://l"}, locale="en")
+    assert mailbox.last["Subject"] == "Reset your Hookdesk password"
 
 
 def test_a_permanent_refusal_is_logged_and_not_retried(app, mailbox, caplog):
@@ -133,6 +172,16 @@ def test_a_permanent_refusal_is_logged_and_not_retried(app, mailbox, caplog):
         mail.deliver({"to": "reject-me@test.example", "subject": "s", "text": "t"})
     assert "not retried" in caplog.text
     assert mailbox.messages == []
+
+
+def test_a_permanent_refusal_fails_the_outbox_row_with_the_reason(app, mailbox):
+    from kernel.models import OutboxMessage
+
+    send_mail("reject-me@test.example", "auth/reset_password", {"link": "http://x"},
+              locale="en")
+    (row,) = db.session.scalars(db.select(OutboxMessage)).all()
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert "550" in row.last_error and mailbox.messages == []
 
 
 def test_without_a_mail_url_letters_are_written_to_the_instance_folder(app, caplog):

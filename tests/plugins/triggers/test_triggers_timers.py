@@ -30,9 +30,18 @@ def _events(ticket, kind):
     return [e for e in history.for_ticket(ticket) if e.kind == kind]
 
 
-def test_the_scan_is_a_periodic_job(app):
+def test_the_scan_is_a_periodic_job_that_also_prunes_the_log(app, agent, make_rule):
     decl = app.extensions["hookdesk"].registry.jobs[timers.JOB_KEY].decl
     assert decl.periodic == "*/5 * * * *"
+    make_rule("Tagger", ["created"], [_act("probe.tag", text="x")])
+    tickets.create({"subject": "A"}, actor=agent)
+    old = db.session.scalar(db.select(Run))
+    tickets.create({"subject": "B"}, actor=agent)
+    old = db.session.get(Run, old.id)
+    old.at = utcnow() - timedelta(days=91)
+    db.session.commit()
+    decl.run()
+    assert db.session.scalar(db.select(db.func.count(Run.id))) == 1
 
 
 def test_deadline_passed_fires_once_and_rearms(app, agent, make_rule):

@@ -14,13 +14,16 @@ PROBE_CALLS: list[tuple[str, dict]] = []
 
 
 def _kernel_channels() -> set[str]:
-    """Channels the kernel itself declares (a real ``email`` channel may arrive there)."""
-    from kernel import builtin, outbox
+    """Channels the kernel's own plugin modules declare (``kernel.mail`` brings the
+    real ``email`` channel): the probe declares only the others."""
+    import sys
 
     found = set()
-    for module in (builtin, outbox):
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "kernel" or name.startswith("kernel.")):
+            continue
         hook = getattr(module, "hookdesk_register_notification_channels", None)
-        if hook is not None:
+        if callable(hook) and getattr(hook, "hookdesk_impl", None) is not None:
             found |= {c.key for c in hook()}
     return found
 

@@ -1,0 +1,181 @@
+"""The forms of the admin screens. Labels through ``_l``; the kernel validates."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from web.forms import CheckboxList, options
+
+KEY_HELP = _l("Latin lower-case letters, digits and “_”; cannot be changed later.")
+TEMPLATE_HELP = _l("Variables: {year}, {month}, {day}, {type} and {seq} — the counter, "
+                   "exactly once; e.g. REQ-{year}-{seq:05d}.")
+REQUIRED = _l("This field is required.")
+
+
+class TypeCreateForm(FlaskForm):
+    key = StringField(_l("Key"), validators=[DataRequired(REQUIRED), Length(max=64)],
+                      description=KEY_HELP)
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    pipeline = SelectField(_l("Pipeline"), validate_choice=False)
+    initial_status = SelectField(_l("Initial status"), validate_choice=False,
+                                 description=_l("Empty: the first status of the pipeline."))
+    number_template = StringField(_l("Numbering template"), default="{seq}",
+                                  validators=[DataRequired(REQUIRED)], description=TEMPLATE_HELP,
+                                  render_kw={"data-number-template": "", "class": "mono"})
+
+
+class TypeEditForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    initial_status = SelectField(_l("Initial status"), validate_choice=False)
+    order = IntegerField(_l("Order in lists"), validators=[Optional()])
+    is_active = BooleanField(_l("Active"),
+                             description=_l("An inactive type cannot be chosen for new tickets; "
+                                            "its tickets stay."))
+    customer_can_create = BooleanField(_l("Customers can create it in the portal"))
+
+
+class NumberingForm(FlaskForm):
+    number_template = StringField(_l("Numbering template"), validators=[DataRequired(REQUIRED)],
+                                  description=TEMPLATE_HELP,
+                                  render_kw={"data-number-template": "", "class": "mono"})
+
+
+class PipelineCreateForm(FlaskForm):
+    key = StringField(_l("Key"), validators=[DataRequired(REQUIRED), Length(max=64)],
+                      description=KEY_HELP)
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    statuses = TextAreaField(
+        _l("Statuses"), validators=[DataRequired(REQUIRED)],
+        description=_l("One a line: key, name and group (open, closed_success or "
+                       "closed_failure), e.g. “done, Done, closed_success”. Every move is "
+                       "allowed at first; restrict them on the pipeline's page."),
+        render_kw={"rows": 6, "class": "mono"})
+
+
+GROUP_CHOICES = [("open", _l("Open")), ("closed_success", _l("Closed: success")),
+                 ("closed_failure", _l("Closed: failure"))]
+
+
+class StatusForm(FlaskForm):
+    key = StringField(_l("Key"), validators=[DataRequired(REQUIRED), Length(max=64)],
+                      description=KEY_HELP)
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    group = SelectField(_l("Group"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group.choices = options((k, str(label)) for k, label in GROUP_CHOICES)
+
+
+class StatusEditForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    group = SelectField(_l("Group"), validate_choice=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group.choices = options((k, str(label)) for k, label in GROUP_CHOICES)
+    color = StringField(_l("Colour"), render_kw={"type": "color"},
+                        description=_l("The dot on the status badge."))
+    no_color = BooleanField(_l("No colour"))
+
+
+class FieldEditForm(FlaskForm):
+    label = StringField(_l("Label"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    help_text = TextAreaField(_l("Help text"), validators=[Length(max=2000)],
+                              description=_l("Shown under the field in the form."),
+                              render_kw={"rows": 2})
+    order = IntegerField(_l("Order"), validators=[Optional()],
+                         description=_l("Smaller numbers come first."))
+    required = BooleanField(_l("Required"))
+    shown_in_list = BooleanField(_l("Shown in the ticket list"))
+    shown_on_card = BooleanField(_l("Shown on the ticket card"))
+    shown_to_customer = BooleanField(_l("Shown to the customer"))
+    editable_by_customer = BooleanField(_l("The customer fills it in"))
+
+
+FIELD_TYPE_LABELS = [
+    ("text", _l("Text")), ("long_text", _l("Long text")), ("number", _l("Number")),
+    ("date", _l("Date")), ("datetime", _l("Date and time")), ("choice", _l("Choice")),
+    ("multi_choice", _l("Several choices")), ("flag", _l("Yes / no")), ("phone", _l("Phone")),
+    ("email", _l("E-mail")), ("file", _l("File")), ("reference", _l("Reference")),
+]
+
+
+class CustomFieldForm(FieldEditForm):
+    key = StringField(_l("Key"), validators=[DataRequired(REQUIRED), Length(max=64)],
+                      description=KEY_HELP)
+    type = SelectField(_l("Type"), validate_choice=False)
+    choice_list = SelectField(_l("Choice list"), validate_choice=False,
+                              description=_l("For a choice field: a list kept under "
+                                             "“Categories and lists”…"))
+    choices = TextAreaField(_l("…or its own choices"),
+                            description=_l("One a line: “value = label”, or just a label."),
+                            render_kw={"rows": 4})
+    reference = SelectField(_l("Refers to"), validate_choice=False,
+                            description=_l("For a reference field."))
+    ticket_types = CheckboxList(_l("Ticket types"), validate_choice=False,
+                                description=_l("None ticked: every type."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.type.choices = options((k, str(label)) for k, label in FIELD_TYPE_LABELS)
+
+    field_order = ("key", "label", "type", "choice_list", "choices", "reference", "ticket_types",
+                   "help_text", "order", "required", "shown_in_list", "shown_on_card",
+                   "shown_to_customer", "editable_by_customer")
+
+
+class ChoiceListForm(FlaskForm):
+    key = StringField(_l("Key"), validators=[DataRequired(REQUIRED), Length(max=64)],
+                      description=KEY_HELP)
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+
+
+class ChoiceItemForm(FlaskForm):
+    value = StringField(_l("Value"), validators=[DataRequired(REQUIRED), Length(max=64)],
+                        description=_l("Stored in tickets; cannot be changed later."))
+    label = StringField(_l("Label"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    group = StringField(_l("Group"), validators=[Length(max=200)],
+                        description=_l("Items of one group are shown together."))
+    visible = BooleanField(_l("Shown in lists"), default=True)
+
+
+class ChoiceEditForm(FlaskForm):
+    value = HiddenField()
+    label = StringField(_l("Label"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    group = StringField(_l("Group"), validators=[Length(max=200)])
+    visible = BooleanField(_l("Shown in lists"))
+
+
+class AgentForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(REQUIRED), Length(max=254)])
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    roles = CheckboxList(_l("Roles"), validate_choice=False)
+
+
+class AgentEditForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    roles = CheckboxList(_l("Roles"), validate_choice=False)
+
+
+class RoleForm(FlaskForm):
+    key = StringField(_l("Key"), validators=[DataRequired(REQUIRED), Length(max=64)],
+                      description=KEY_HELP)
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    permissions = CheckboxList(_l("Permissions"), validate_choice=False)
+
+
+class RoleEditForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    permissions = CheckboxList(_l("Permissions"), validate_choice=False)

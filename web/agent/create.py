@@ -1,0 +1,197 @@
+"""A ticket created by hand (A2): type, customer name and phone — with an offer
+to link an existing customer whose phone matches exactly, or to add a new
+customer with several phones — and the fields of the type's form. Existing
+customers are shown only to agents who may see customers (A3)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, SelectField, StringField, TelField, TextAreaField
+
+from kernel import fieldset, permissions
+from kernel.db import db, get_by_id
+from kernel.errors import NotFound, PermissionDenied, ValidationFailed
+from kernel.models import Customer, Setting, TicketType
+from kernel.services import customers, tickets
+from kernel.services.uow import unit_of_work
+from web import i18n
+from web.agent import bp
+from web.agent.common import agents, can_see_customers
+from web.auth import permission_required, viewer
+from web.forms import TicketForm, apply_errors, options, ticket_form_class
+
+# The helpdesk plugin's intake fields that hold the name and phone typed here.
+NAME_FIELD, PHONE_FIELD = "contact_name", "contact_phone"
+
+
+class NewTicketBase(TicketForm):
+    """The page's own inputs; the ticket type's fields are added after them."""
+
+    customer_name = StringField(_l("Customer name"), render_kw={"maxlength": 200,
+                                                                "autocomplete": "off"})
+    customer_phone = TelField(_l("Phone"), render_kw={"autocomplete": "off",
+                                                      "data-phone-lookup": ""})
+    customer_id = StringField()  # radios on the page (the offer to link)
+    add_customer = BooleanField(_l("Add customer to the base"))
+    more_phones = TextAreaField(_l("More phones"), description=_l("One number a line."),
+                                render_kw={"rows": 2})
+    manager = SelectField(_l("Manager"), validate_choice=False)
+
+
+def _types() -> list[TicketType]:
+    return list(db.session.scalars(
+        db.select(TicketType).where(TicketType.is_active.is_(True))
+        .order_by(TicketType.order, TicketType.name)))
+
+
+def _chosen_type(types: list[TicketType]) -> TicketType | None:
+    wanted = request.values.get("type")
+    if not wanted:
+        setting = db.session.get(Setting, "kernel.default_ticket_type")
+        wanted = setting.value if setting else None
+    return next((t for t in types if t.key == wanted), types[0] if types else None)
+
+
+def _form(ttype: TicketType, **kwargs):
+    user = viewer()
+    cls = ticket_form_class(ttype, "agent", actor=user, base=NewTicketBase,
+                            exclude=("customer", "assignee", NAME_FIELD, PHONE_FIELD))
+    form = cls(**kwargs)
+    form.manager.choices = options([("", "—")] + [(a.id, a.name or a.email) for a in agents()])
+    if request.method == "GET":
+        form.manager.data = str(user.id)  # seed 001: the creator by default
+    return form
+
+
+def _matches(phone: str) -> list[Customer]:
+    if not phone.strip() or not can_see_customers(viewer()):
+        return []
+    try:
+        return customers.find_by_phone(phone, viewer=viewer())
+    except ValidationFailed:
+        return []
+
+
+def _linked(form) -> Customer | None:
+    raw = (form.customer_id.data or "").strip()
+    if not raw or not can_see_customers(viewer()):
+        return None
+    try:
+        return customers.get(int(raw), viewer()) if raw.isdigit() else None
+    except (NotFound, PermissionDenied):
+        return None
+
+
+@bp.route("/tickets/new", methods=["GET", "POST"])
+@permission_required("tickets.create")
+def new_ticket():
+    user = viewer()
+    types = _types()
+    ttype = _chosen_type(types)
+    if ttype is None:
+        abort(404)
+    form = _form(ttype)
+    linked = _linked(form) if request.method == "POST" else None
+    matches: list[Customer] = []
+    status = 200
+    if request.method == "POST" and form.validate():
+        if request.form.get("action") == "lookup":
+            matches = _matches(form.customer_phone.data or "")
+            if not matches:
+                flash(_("No customer has this phone."), "info")
+        else:
+            ticket = _create(form, ttype, linked)
+            if ticket is not None:
+                flash(_("Ticket %(number)s is created.", number=ticket.number), "success")
+                return redirect(url_for("agent.ticket", ticket_id=ticket.id), code=303)
+            status = 422
+    elif request.method == "POST":
+        status = 400
+    if request.method == "POST" and not matches and linked is None:
+        matches = _matches(form.customer_phone.data or "")
+    return render_template(
+        "agent/new.html", form=form, types=types, ttype=ttype, matches=matches, linked=linked,
+        can_see=can_see_customers(user), can_add=permissions.has(user, "customers.edit"),
+    ), status
+
+
+def _create(form, ttype: TicketType, linked: Customer | None):
+    """Create the ticket (and the new customer) in one transaction; None and
+    errors on the form when refused."""
+    user = viewer()
+    values = form.ticket_values()
+    keys = {f.key for f in fieldset.for_type(ttype, "agent")}
+    name = (form.customer_name.data or "").strip()
+    phone = (form.customer_phone.data or "").strip()
+    if NAME_FIELD in keys and name:
+        values[NAME_FIELD] = name
+    if PHONE_FIELD in keys and phone:
+        values[PHONE_FIELD] = phone
+    manager = form.manager.data or ""
+    values["assignee"] = int(manager) if manager.isdigit() else None
+    adding = bool(form.add_customer.data) and linked is None
+    if adding and not permissions.has(user, "customers.edit"):
+        form.add_customer.errors = [_("You are not allowed to add customers.")]
+        return None
+    more = [line.strip() for line in (form.more_phones.data or "").splitlines() if line.strip()]
+    try:
+        with unit_of_work():
+            if adding:
+                try:
+                    customer = customers.create({"name": name, "phones": [phone, *more]},
+                                                actor=user)
+                except ValidationFailed as exc:
+                    _customer_errors(form, exc, bool(phone))
+                    raise
+                values["customer"] = customer.id
+            elif linked is not None:
+                values["customer"] = linked.id
+            return tickets.create(values, actor=user, type=ttype.key,
+                                  files=list(form.uploads().values()))
+    except ValidationFailed as exc:
+        if not adding or not any(f.errors for f in (form.customer_name, form.customer_phone,
+                                                    form.more_phones)):
+            apply_errors(form, exc, {NAME_FIELD: "customer_name", PHONE_FIELD: "customer_phone",
+                                     "assignee": "manager"})
+        return None
+
+
+def _customer_errors(form, exc: ValidationFailed, first_is_phone: bool) -> None:
+    for key, messages in i18n.translate_errors(exc.errors).items():
+        if key == "name":
+            form.customer_name.errors = [*form.customer_name.errors, *messages]
+        elif key.startswith("phones"):
+            index = key.split(".", 1)[1] if "." in key else "0"
+            target = form.customer_phone if index == "0" and first_is_phone else form.more_phones
+            target.errors = [*target.errors, *messages]
+        else:
+            form.form_errors.extend(messages)
+
+
+@bp.get("/customers/lookup")
+@permission_required("tickets.create")
+def customer_lookup():
+    """JSON for the "link an existing customer" offer: customers whose phone is
+    exactly this one. 403 without "can see customers"."""
+    user = viewer()
+    if not can_see_customers(user):
+        return jsonify(error=_("You are not allowed to see customers.")), 403
+    phone = request.args.get("phone", "")
+    try:
+        found = customers.find_by_phone(phone, viewer=user)
+    except ValidationFailed as exc:
+        messages = i18n.translate_errors(exc.errors).get("phone", [])
+        return jsonify(error=" ".join(messages), customers=[]), 422
+    from kernel import phones as phone_lib
+
+    return jsonify(customers=[
+        {"id": c.id, "name": c.name, "phones": [phone_lib.display(p.number) for p in c.phones],
+         "open_tickets": len(customers.open_tickets(c))}
+        for c in found
+    ])
+
+
+def customer_of(customer_id: int) -> Customer | None:
+    return get_by_id(Customer, customer_id)

@@ -1,0 +1,115 @@
+"""The ticket table (A1): filters, search, sortable columns, pages, and the
+"Overdue" / "Urgent" badges with counters that act as filters."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import render_template, request
+from flask_babel import gettext as _
+
+from kernel import fieldset
+from kernel.db import db, utcnow
+from kernel.errors import ValidationFailed
+from kernel.models import TicketType
+from kernel.services import queries
+from web.agent import bp
+from web.agent.common import agents, can_see_customers, table_url
+from web.auth import permission_required, viewer
+
+FIXED_SORTS = {"number", "subject", "status", "created_at", "deadline"}
+
+
+def _date(name: str, errors: dict[str, str]) -> date | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = _("Enter a date like 2024-05-31.")
+        return None
+
+
+def read_filter(user) -> tuple[queries.TicketFilter, dict[str, str]]:
+    """The table's filter from the query string; errors by argument name."""
+    args = request.args
+    errors: dict[str, str] = {}
+    state = args.get("state", "open")
+    if state not in ("open", "closed", "all"):
+        state = "open"
+    flt = queries.TicketFilter(state=state)
+    if args.get("type"):
+        flt.types = [args["type"]]
+    if args.get("status"):
+        flt.statuses = [args["status"]]
+    assignee = args.get("assignee", "")
+    if assignee == "mine":
+        flt.assignee_id = user.id
+    elif assignee.isdigit():
+        flt.assignee_id = int(assignee)
+    if args.get("queue"):
+        flt.queue = args["queue"]
+    if args.get("urgent") == "1":
+        flt.urgent = True
+    if args.get("overdue") == "1":
+        flt.overdue = True
+        flt.state = "open"
+    flt.search = (args.get("q") or "").strip()[:200] or None
+    flt.created_from = _date("created_from", errors)
+    flt.created_to = _date("created_to", errors)
+    if flt.created_from and flt.created_to and flt.created_from > flt.created_to:
+        errors["created_to"] = _("The end of the period is before its start.")
+        flt.created_to = None
+    return flt, errors
+
+
+def list_columns(user, ticket_type: TicketType | None) -> list[fieldset.Field]:
+    """Fields shown in the list (of the chosen type, or of any type)."""
+    found = (fieldset.for_type(ticket_type, "agent") if ticket_type is not None
+             else fieldset.all_fields())
+    # Always shown in their own columns; "urgent" is a badge and a stripe on the row.
+    hidden = {"subject", "deadline", "urgent"}
+    if not can_see_customers(user):
+        hidden.add("customer")
+    return [f for f in found if f.shown_in_list and f.key not in hidden]
+
+
+@bp.get("/")
+@permission_required("tickets.view")
+def index():
+    """The ticket table (A1)."""
+    user = viewer()
+    flt, errors = read_filter(user)
+    types = list(db.session.scalars(
+        db.select(TicketType).where(TicketType.is_active.is_(True))
+        .order_by(TicketType.order, TicketType.name)))
+    chosen = next((t for t in types if t.key == request.args.get("type")), None)
+    columns = list_columns(user, chosen)
+    sortable = FIXED_SORTS | {c.key for c in columns if c.key in queries.SORTABLE}
+    sort = request.args.get("sort", "-created_at")
+    if sort.lstrip("-") not in sortable:
+        sort = "-created_at"
+    try:
+        page_no = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page_no = 1
+    try:
+        page = queries.list_tickets(user, flt, sort=sort, page=page_no,
+                                    per_page=user.page_size or 20)
+    except ValidationFailed:
+        page = queries.list_tickets(user, queries.TicketFilter(state=flt.state), sort=sort,
+                                    page=1, per_page=user.page_size or 20)
+    statuses = []
+    if chosen is not None:
+        statuses = chosen.pipeline.statuses
+    queue_field = next((f for f in fieldset.all_fields() if f.key == "queue"), None)
+    queues = fieldset.base_choices(queue_field) or [] if queue_field else []
+    active = {k: v for k, v in request.args.items() if k not in ("page", "sort") and v}
+    return render_template(
+        "agent/index.html", page=page, columns=columns, sort=sort, sortable=sortable,
+        counters=queries.counters(user), types=types, chosen=chosen, statuses=statuses,
+        agents=agents(), queues=queues, errors=errors, args=request.args, active=active,
+        now=utcnow(), show_customer=can_see_customers(user),
+        page_url=lambda number: table_url(page=number),
+    )
