@@ -1,5 +1,6 @@
 """Kernel tables. Plugins never alter these; they add their own prefixed tables."""
 
+from kernel.models.audit import AuditEntry
 from kernel.models.fields import ChoiceItem, ChoiceList, FieldDefinition
 from kernel.models.outbox import OutboxMessage
 from kernel.models.people import Customer, CustomerEmail, CustomerPhone, Role, User, user_roles
@@ -16,6 +17,7 @@ from kernel.models.tokens import ApiToken
 from kernel.models.workflow import Pipeline, Status, TicketType, Transition
 
 __all__ = [
+    "AuditEntry",
     "ApiToken",
     "Attachment",
     "ChoiceItem",

@@ -36,6 +36,8 @@ class Ticket(db.Model):
     __table_args__ = (
         Index("ix_tickets_type_status", "type_id", "status_id"),
         Index("ix_tickets_status_created", "status_id", "created_at"),
+        # The portal's common list: one queue, newest first (docs/performance.md).
+        Index("ix_tickets_queue_created", "queue", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,6 +14,7 @@ from kernel.models import ChoiceItem, ChoiceList, FieldDefinition, User
 from kernel.models.fields import FIELD_TYPES, OVERRIDABLE
 from kernel.models.tickets import COLUMN_FIELDS
 from kernel.services import storable
+from kernel.services.audit import audited
 from kernel.services.uow import unit_of_work
 from kernel.services.workflow import KEY_RE
 
@@ -51,6 +52,7 @@ def definition(key: str) -> FieldDefinition:
     return row
 
 
+@audited("fields.override")
 def override(key: str, changes: dict[str, Any], actor: User | None = None) -> FieldDefinition:
     """Relabel, reorder, require, describe or show/hide a field."""
     permissions.require(actor, "admin.settings")
@@ -71,6 +73,7 @@ def override(key: str, changes: dict[str, Any], actor: User | None = None) -> Fi
     return row
 
 
+@audited("fields.reset_overrides")
 def reset_overrides(key: str, actor: User | None = None) -> None:
     permissions.require(actor, "admin.settings")
     row = definition(key)
@@ -78,6 +81,7 @@ def reset_overrides(key: str, actor: User | None = None) -> None:
         row.overrides = {}
 
 
+@audited("fields.create_custom")
 def create_custom(data: dict[str, Any], actor: User | None = None) -> FieldDefinition:
     """A field an admin adds at run time (доп.поле); its values live in ``values``."""
     permissions.require(actor, "admin.settings")
@@ -116,6 +120,7 @@ def create_custom(data: dict[str, Any], actor: User | None = None) -> FieldDefin
     return row
 
 
+@audited("fields.deactivate")
 def deactivate(key: str, actor: User | None = None) -> None:
     """Hide a custom field from forms; stored values stay in the tickets."""
     permissions.require(actor, "admin.settings")
@@ -135,6 +140,7 @@ def choice_list(key: str) -> ChoiceList:
     return row
 
 
+@audited("fields.save_choice")
 def save_choice(list_key: str, value: str, label: str, actor: User | None = None,
                 group: str = "", visible: bool = True, order: int | None = None,
                 parent: str | None = None) -> ChoiceItem:
@@ -160,6 +166,7 @@ def save_choice(list_key: str, value: str, label: str, actor: User | None = None
     return item
 
 
+@audited("fields.create_choice_list")
 def create_choice_list(key: str, name: str, actor: User | None = None) -> ChoiceList:
     """A new, empty dictionary an admin fills (categories, outcomes...)."""
     permissions.require(actor, "admin.settings")
@@ -179,6 +186,7 @@ def create_choice_list(key: str, name: str, actor: User | None = None) -> Choice
     return row
 
 
+@audited("fields.reorder_choices")
 def reorder_choices(list_key: str, values: list[str], actor: User | None = None) -> None:
     """Put the items of a dictionary in this order (every value exactly once)."""
     permissions.require(actor, "admin.settings")
@@ -193,6 +201,7 @@ def reorder_choices(list_key: str, values: list[str], actor: User | None = None)
     db.session.expire(clist, ["items"])
 
 
+@audited("fields.move_choice")
 def move_choice(list_key: str, value: str, offset: int, actor: User | None = None) -> None:
     """Move one item up (``offset=-1``) or down (``+1``) in its dictionary."""
     values = [i.value for i in sorted(choice_list(list_key).items, key=lambda i: i.order)]

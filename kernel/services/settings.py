@@ -8,6 +8,7 @@ from kernel import permissions, runtime
 from kernel.db import db
 from kernel.errors import ValidationFailed
 from kernel.models import Setting, TicketType, User
+from kernel.services.audit import audited
 from kernel.services.uow import unit_of_work
 
 
@@ -19,6 +20,7 @@ def get(key: str, default: Any = None) -> Any:
     return declared if declared is not None else default
 
 
+@audited("settings.set")
 def set(key: str, value: Any, actor: User | None = None) -> None:  # noqa: A001
     permissions.require(actor, "admin.settings")
     registry = runtime.host().registry

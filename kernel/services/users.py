@@ -14,6 +14,7 @@ from kernel.db import db, get_by_id
 from kernel.errors import ValidationFailed
 from kernel.models import Customer, Role, User
 from kernel.services import storable
+from kernel.services.audit import audited
 from kernel.services.uow import after_commit, unit_of_work
 
 MIN_PASSWORD = 8
@@ -172,6 +173,7 @@ def change_password(user: User, current: str, new: str) -> None:
     set_password(user, new, actor=user)
 
 
+@audited("users.set_active")
 def set_active(user: User, active: bool, actor: User | None = None) -> None:
     """Deactivate (or reactivate) an account: a deactivated user cannot log in,
     and their API tokens stop working."""
@@ -257,6 +259,7 @@ def _grants(roles: list[Role], permission: str) -> bool:
     return any(role.grants(permission) for role in roles)
 
 
+@audited("users.update_agent")
 def update_agent(user: User, data: dict[str, Any], actor: User | None = None) -> dict:
     """Change an agent's ``name`` and ``roles`` (role keys). An admin cannot take
     away their own right to manage users. Returns ``{key: [old, new]}``."""
@@ -299,6 +302,7 @@ def update_agent(user: User, data: dict[str, Any], actor: User | None = None) ->
     return changes
 
 
+@audited("users.save_role")
 def save_role(key: str, name: str, granted: list[str], actor: User | None = None,
               create: bool = False) -> Role:
     """Create (``create=True``) or change a role: its name and the permission keys

@@ -11,6 +11,7 @@ from kernel.errors import NotFound, ValidationFailed
 from kernel.models import Pipeline, Status, Ticket, TicketType, Transition, User
 from kernel.models.workflow import STATUS_GROUPS
 from kernel.services import storable
+from kernel.services.audit import audited
 from kernel.services.uow import unit_of_work
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -32,6 +33,7 @@ def pipeline(key: str) -> Pipeline:
     return found
 
 
+@audited("workflow.create_pipeline")
 def create_pipeline(key: str, name: str, statuses: list[dict], actor: User | None = None,
                     transitions: list[tuple[str, str]] | str = "any") -> Pipeline:
     """``statuses``: ``[{"key", "name", "group"}]`` in order."""
@@ -75,6 +77,7 @@ def create_pipeline(key: str, name: str, statuses: list[dict], actor: User | Non
     return row
 
 
+@audited("workflow.add_status")
 def add_status(pipeline_key: str, key: str, name: str, group: str = "open",
                actor: User | None = None) -> Status:
     permissions.require(actor, "admin.settings")
@@ -91,6 +94,7 @@ def add_status(pipeline_key: str, key: str, name: str, group: str = "open",
     return status
 
 
+@audited("workflow.set_transition")
 def set_transition(pipeline_key: str, from_key: str, to_key: str, allowed: bool,
                    actor: User | None = None) -> None:
     """Allow or forbid one move between two statuses of a pipeline."""
@@ -113,6 +117,7 @@ def set_transition(pipeline_key: str, from_key: str, to_key: str, allowed: bool,
     db.session.expire(pipe)
 
 
+@audited("workflow.create_type")
 def create_type(key: str, name: str, pipeline_key: str, number_template: str = "{seq}",
                 initial_status: str | None = None, actor: User | None = None) -> TicketType:
     permissions.require(actor, "admin.settings")
@@ -140,6 +145,7 @@ def create_type(key: str, name: str, pipeline_key: str, number_template: str = "
     return row
 
 
+@audited("workflow.set_number_template")
 def set_number_template(type_key: str, template: str, actor: User | None = None) -> None:
     permissions.require(actor, "admin.settings")
     row = db.session.scalar(db.select(TicketType).where(TicketType.key == type_key))
@@ -186,6 +192,7 @@ def _name(value, field: str = "name") -> str:
     return value.strip()
 
 
+@audited("workflow.update_type")
 def update_type(type_key: str, changes: dict, actor: User | None = None) -> dict:
     """Rename a ticket type, pick its initial status, (de)activate it, let
     customers create it or not. Returns ``{key: [old, new]}`` of real changes.
@@ -239,6 +246,7 @@ def update_type(type_key: str, changes: dict, actor: User | None = None) -> dict
     return result
 
 
+@audited("workflow.update_status")
 def update_status(pipeline_key: str, status_key: str, changes: dict,
                   actor: User | None = None) -> Status:
     """Rename a status, move it to another group or give it a colour (``#rrggbb``
@@ -276,6 +284,7 @@ def update_status(pipeline_key: str, status_key: str, changes: dict,
     return status
 
 
+@audited("workflow.reorder_statuses")
 def reorder_statuses(pipeline_key: str, keys: list[str], actor: User | None = None) -> None:
     """Put the statuses of a pipeline in this order (every key exactly once)."""
     permissions.require(actor, "admin.settings")
@@ -290,6 +299,7 @@ def reorder_statuses(pipeline_key: str, keys: list[str], actor: User | None = No
     db.session.expire(pipe, ["statuses"])
 
 
+@audited("workflow.move_status")
 def move_status(pipeline_key: str, status_key: str, offset: int,
                 actor: User | None = None) -> None:
     """Move one status up (``offset=-1``) or down (``+1``) in its pipeline."""

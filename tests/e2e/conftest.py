@@ -15,7 +15,8 @@ Chromium through Playwright.
   It is always taken; it replaces ``docs/screenshots/<name>.png`` only when
   ``HOOKDESK_SCREENSHOTS=1`` (so ``make test`` leaves the checkout clean),
   otherwise it goes to the test's temporary folder. ``phone=True`` adds
-  ``<name>-phone.png`` 375 pixels wide.
+  ``<name>-phone.png`` 375 pixels wide, and fails when the page is wider than
+  the phone's screen (it would scroll sideways).
 
 Chromium is Debian's ``chromium`` package (``/usr/bin/chromium``, or the path
 in ``HOOKDESK_CHROMIUM``): ``playwright install`` is not needed. Without it,
@@ -221,6 +222,9 @@ def shot(request, tmp_path):
                 if top:
                     page.evaluate("window.scrollTo(0, 0)")
                 page.screenshot(path=str(target / f"{name}-phone.png"))
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= PHONE["width"], (
+                    f"{page.url} is {width}px wide on a {PHONE['width']}px phone screen")
             finally:
                 page.set_viewport_size(size)
         return path

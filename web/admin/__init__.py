@@ -63,6 +63,8 @@ SECTIONS: list[Section] = [
             description=N_("Installed and enabled plugins.")),
     Section("settings", N_("Settings"), "admin.settings", order=100,
             description=N_("Live options of the plugins.")),
+    Section("audit", N_("Change log"), "admin.audit", order=110,
+            description=N_("Who changed the configuration, when and how.")),
 ]
 
 ADMIN_PERMISSIONS = ("admin.settings", "admin.users")

@@ -27,6 +27,15 @@ def index():
     return render_template("admin/index.html", sections=sections_for(viewer()))
 
 
+@bp.get("/audit")
+@admin_required(ADMIN_PERMISSIONS)
+def audit():
+    """The configuration change log (K3), newest first."""
+    from kernel.services import audit as audit_service
+
+    return render_template("admin/audit.html", audit_entries=audit_service.recent(200))
+
+
 @bp.get("/plugins")
 @admin_required()
 def plugins():
