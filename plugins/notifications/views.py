@@ -9,9 +9,19 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
 from kernel.errors import ValidationFailed
+from kernel.i18n import N_
 from plugins.notifications import service
 from web import i18n
 from web.auth import agent_required, viewer
+
+# The words of templates/notifications/settings.html: ``make messages`` scans only
+# web/templates, so they are marked here to reach the catalogue.
+TEMPLATE_WORDS = (
+    N_("Notifications"), N_("Which events are sent to %(email)s, and how."), N_("Settings"),
+    N_("My tickets"), N_("Events on the tickets you manage."), N_("Queues I follow"),
+    N_("A letter about each new ticket in these queues."), N_("Event"), N_("No queues yet"),
+    N_("An administrator adds queues to the “Queues” list."), N_("Save"),
+)
 
 bp = Blueprint("notifications", __name__, url_prefix="/settings/notifications",
                template_folder="templates")

@@ -96,7 +96,7 @@ def test_while_smtp_is_down_nothing_is_lost_and_nothing_arrives_twice(app, smtp,
     received = smtp.box.wait(20)
     assert len(received) == 20 and len(set(ids(received))) == 20
     subjects = sorted(m["Subject"] for m in received)
-    assert subjects == sorted(f"Обращение {t.number} принято: {t.subject}" for t in created)
+    assert subjects == sorted(f"Заявка {t.number} принята: {t.subject}" for t in created)
     assert len(rows("sent")) == 20
     make_due()
     assert outbox.sweep() == 0

@@ -47,7 +47,7 @@ def test_a_customer_without_an_account_gets_it_at_every_address_in_the_default_l
     assert sorted(r for _f, rcpts in mailbox.envelopes for r in rcpts) == [
         "office@mail.example", "petr@mail.example"]
     for message in messages_:
-        assert message["Subject"] == f"Обращение {ticket.number} принято: Окно не закрывается"
+        assert message["Subject"] == f"Заявка {ticket.number} принята: Окно не закрывается"
         assert "Здравствуйте, Пётр Иванов!" in mailbox.text(message)
         assert message["Content-Language"] == "ru"
     assert len({m["Message-ID"] for m in messages_}) == 2
@@ -214,7 +214,7 @@ def test_the_page_speaks_russian_and_refuses_customers_and_forged_posts(app, cli
                                                                          customer_user):
     login(client, agent)
     html = client.get("/settings/notifications/").get_data(as_text=True)
-    assert "Мне назначено обращение" in html
+    assert "Мне назначена заявка" in html and "Очереди, за которыми я слежу" in html
     assert client.post("/settings/notifications/", data={}, csrf=False).status_code == 400
     assert db.session.scalars(select(Preference)).all() == []
     other = app.test_client()

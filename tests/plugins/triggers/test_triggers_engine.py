@@ -189,10 +189,12 @@ def test_a_thousand_rules(app, agent, make_rule):
 
 
 def _row_counts():
-    counts = {}
-    for table in db.metadata.sorted_tables:
-        counts[table.name] = db.session.scalar(db.select(db.func.count()).select_from(table))
-    return counts
+    """Rows of every table of this database (models of plugins not enabled here
+    are known to the metadata but have no table)."""
+    existing = set(db.inspect(db.session.connection()).get_table_names())
+    assert {"tickets", "ticket_events", "outbox", "triggers_runs"} <= existing
+    return {table.name: db.session.scalar(db.select(db.func.count()).select_from(table))
+            for table in db.metadata.sorted_tables if table.name in existing}
 
 
 def test_dry_run_writes_nothing(app, agent, customer, make_rule):

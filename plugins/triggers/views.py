@@ -1,0 +1,224 @@
+"""The admin screen of rules (A6): ``/admin/triggers``, in the admin menu's slot
+``triggers.rules``.
+
+A list of the rules in the order they run; an editor (name, order, switches and
+the events / conditions / actions as JSON beside a reference of everything the
+catalogue offers); the dry run on a ticket; the run log. Every change goes
+through ``plugins.triggers.service``: the same checks as the REST API, the
+problems named by their path. Words shown live in the templates (this plugin's
+own catalogue, ``translations/``); checks speak the API's English.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from kernel.db import db, utcnow
+from kernel.errors import HookdeskError, NotFound, ValidationFailed
+from kernel.models import Ticket
+from plugins.triggers import catalogue, service
+from plugins.triggers.models import Rule, Run
+from web.admin import admin_required, sections_for
+from web.auth import viewer
+
+bp = Blueprint("triggers", __name__, url_prefix="/admin/triggers",
+               template_folder="templates")
+
+JSON_KEYS = ("events", "conditions", "actions")
+OUTCOME_TONES = {"ok": "success", "partial": "warning", "failed": "danger",
+                 "depth_limit": "danger", "error": "danger"}
+EXAMPLE = {
+    "events": ["created"],
+    "conditions": {"all": [{"field": "queue", "op": "is", "value": "technical"}]},
+    "actions": [{"action": "triggers.add_note",
+                 "params": {"body": "Technical question: {{ticket.subject}}"}}],
+}
+
+
+def _render(template: str, status: int = 200, **context: Any):
+    context.setdefault("outcome_tones", OUTCOME_TONES)
+    return render_template(template, admin_sections=sections_for(viewer()), **context), status
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def _rule_or_404(rule_id: int) -> Rule:
+    try:
+        return service.get(rule_id, viewer())
+    except NotFound:
+        abort(404)
+
+
+def _tickets_by_id(runs: list[Run]) -> dict[int, str]:
+    ids = {r.ticket_id for r in runs}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids))))
+
+
+@bp.get("")
+@admin_required()
+def rules():
+    rows = service.all_rules(viewer())
+    since = utcnow() - timedelta(days=1)
+    counts = dict(db.session.execute(
+        select(Run.rule_id, func.count(Run.id)).where(Run.at >= since).group_by(Run.rule_id)))
+    last: dict[int, Run] = {}
+    latest = select(func.max(Run.id)).where(Run.rule_id.is_not(None)).group_by(Run.rule_id)
+    for run in db.session.scalars(select(Run).where(Run.id.in_(latest))):
+        last[run.rule_id] = run
+    return _render("triggers/rules.html", rules=rows, counts=counts, last=last,
+                   problems={r.id: service.problems(r) for r in rows},
+                   saved=request.args.get("saved"))
+
+
+def _form_data() -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The posted form as a rule, and what cannot even be read (bad JSON)."""
+    form = request.form
+    errors: dict[str, list[str]] = {}
+    data: dict[str, Any] = {
+        "name": form.get("name", "").strip(),
+        "description": form.get("description", ""),
+        "active": form.get("active") == "on",
+        "stop_processing": form.get("stop_processing") == "on",
+    }
+    position = form.get("position", "").strip() or "100"
+    try:
+        data["position"] = int(position)
+    except ValueError:
+        errors["position"] = ["Expected a whole number."]
+    for key in JSON_KEYS:
+        text = form.get(key, "").strip()
+        if not text:
+            data[key] = {} if key == "conditions" else []
+            continue
+        try:
+            data[key] = json.loads(text)
+        except ValueError as exc:
+            errors[key] = [f"Not valid JSON: {exc}"]
+    return data, errors
+
+
+def _editor(rule: Rule | None, form: dict[str, Any] | None = None,
+            errors: dict[str, list[str]] | None = None, result: dict | None = None,
+            ticket_ref: str = "", status: int = 200, saved: bool = False):
+    if form is None:
+        source = rule if rule is not None else None
+        form = {
+            "name": source.name if source else "",
+            "description": source.description if source else "",
+            "active": source.active if source else True,
+            "stop_processing": source.stop_processing if source else False,
+            "position": source.position if source else 100,
+            **{key: _pretty(getattr(source, key) if source else EXAMPLE[key])
+               for key in JSON_KEYS},
+        }
+    errors = errors or {}
+    by_part: dict[str, list[str]] = {}
+    for path, messages in errors.items():
+        part = path.split(".", 1)[0]
+        by_part.setdefault(part, []).extend(
+            f"{path}: {m}" if path != part else m for m in messages)
+    runs = service.runs(viewer(), rule_id=rule.id, limit=20) if rule is not None else []
+    return _render("triggers/edit.html", status, rule=rule, form=form, errors=by_part,
+                   all_errors=errors, catalogue=catalogue.catalogue(), result=result,
+                   ticket_ref=ticket_ref, runs=runs, numbers=_tickets_by_id(runs), saved=saved)
+
+
+def _form_for_display(data: dict[str, Any]) -> dict[str, Any]:
+    shown = dict(data)
+    for key in JSON_KEYS:
+        raw = request.form.get(key, "")
+        shown[key] = raw
+    shown["position"] = request.form.get("position", "")
+    return shown
+
+
+@bp.get("/new")
+@admin_required()
+def new():
+    return _editor(None)
+
+
+@bp.post("/new")
+@admin_required()
+def create():
+    data, errors = _form_data()
+    if not errors:
+        try:
+            rule = service.create(data, viewer())
+        except ValidationFailed as exc:
+            errors = exc.errors
+        else:
+            return redirect(url_for("triggers.edit", rule_id=rule.id, saved=1))
+    return _editor(None, _form_for_display(data), errors, status=422)
+
+
+@bp.get("/<int:rule_id>")
+@admin_required()
+def edit(rule_id: int):
+    return _editor(_rule_or_404(rule_id), saved=bool(request.args.get("saved")))
+
+
+@bp.post("/<int:rule_id>")
+@admin_required()
+def save(rule_id: int):
+    rule = _rule_or_404(rule_id)
+    data, errors = _form_data()
+    if not errors:
+        try:
+            service.update(rule, data, viewer())
+        except ValidationFailed as exc:  # checked before anything is written
+            errors = exc.errors
+        else:
+            return redirect(url_for("triggers.edit", rule_id=rule.id, saved=1))
+    return _editor(rule, _form_for_display(data), errors, status=422)
+
+
+@bp.post("/<int:rule_id>/toggle")
+@admin_required()
+def toggle(rule_id: int):
+    rule = _rule_or_404(rule_id)
+    service.update(rule, {"active": not rule.active}, viewer())
+    return redirect(url_for("triggers.rules"))
+
+
+@bp.post("/<int:rule_id>/delete")
+@admin_required()
+def delete(rule_id: int):
+    service.delete(_rule_or_404(rule_id), viewer())
+    return redirect(url_for("triggers.rules", saved="deleted"))
+
+
+@bp.post("/<int:rule_id>/test")
+@admin_required()
+def test(rule_id: int):
+    """The dry run of the saved rule on a ticket: nothing is written."""
+    rule = _rule_or_404(rule_id)
+    ref = request.form.get("ticket", "").strip()
+    if not ref:
+        return _editor(rule, errors={"ticket": ["Give a ticket number or id."]},
+                       ticket_ref=ref, status=422)
+    try:
+        result = service.test(rule, ref, viewer())
+    except HookdeskError as exc:
+        return _editor(rule, errors={"ticket": [exc.message]}, ticket_ref=ref, status=422)
+    return _editor(rule, result=result, ticket_ref=ref)
+
+
+@bp.get("/runs")
+@admin_required()
+def runs():
+    outcome = request.args.get("outcome") or None
+    if outcome not in (None, *OUTCOME_TONES):
+        outcome = None
+    rows = service.runs(viewer(), outcome=outcome, limit=200)
+    return _render("triggers/runs.html", runs=rows, numbers=_tickets_by_id(rows),
+                   outcome=outcome, outcomes=list(OUTCOME_TONES))
