@@ -75,6 +75,18 @@ def hookdesk_register_api_blueprints():
 
 
 @hookimpl
+def hookdesk_register_blueprints():
+    from plugins.triggers.views import bp
+
+    return [bp]
+
+
+@hookimpl
+def hookdesk_register_translations():
+    return os.path.join(os.path.dirname(__file__), "translations")
+
+
+@hookimpl
 def hookdesk_register_cli_commands():
     from plugins.triggers.cli import group
 

@@ -60,7 +60,8 @@ def _tickets_by_id(runs: list[Run]) -> dict[int, str]:
     ids = {r.ticket_id for r in runs}
     if not ids:
         return {}
-    return dict(db.session.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids))))
+    return dict(db.session.execute(
+        select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids))).all())
 
 
 @bp.get("")
@@ -69,7 +70,8 @@ def rules():
     rows = service.all_rules(viewer())
     since = utcnow() - timedelta(days=1)
     counts = dict(db.session.execute(
-        select(Run.rule_id, func.count(Run.id)).where(Run.at >= since).group_by(Run.rule_id)))
+        select(Run.rule_id, func.count(Run.id)).where(Run.at >= since).group_by(Run.rule_id)
+    ).all())
     last: dict[int, Run] = {}
     latest = select(func.max(Run.id)).where(Run.rule_id.is_not(None)).group_by(Run.rule_id)
     for run in db.session.scalars(select(Run).where(Run.id.in_(latest))):

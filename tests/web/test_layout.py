@@ -34,10 +34,12 @@ def test_agents_and_customers_get_their_own_menus(client, agent, admin, customer
     assert "Покупатель" not in nav_links(html)
     assert "/api/v1/docs" not in html  # the API link is for agents
     login(client, agent)
-    assert nav_links(client.get("/agent/").get_data(as_text=True)) == ["Заявки"]
+    assert nav_links(client.get("/agent/").get_data(as_text=True)) == [
+        "Заявки", "Воронка", "Уведомления"]
     login(client, admin)
     html = client.get("/status").get_data(as_text=True)
-    assert nav_links(html) == ["Заявки", "Система"]
+    assert nav_links(html) == ["Заявки", "Воронка", "Администрирование", "Уведомления",
+                               "Система"]
     assert "/api/v1/docs" in html
     assert "Hookdesk 0.1.0, включено" in html  # the system page, in Russian
 
@@ -98,12 +100,12 @@ def test_plugins_add_menu_entries_filtered_by_kind_and_permission(tmp_path):
         client = app.test_client()
         login(client, agent)
         page = client.get("/probe/houses").get_data(as_text=True)
-        assert nav_links(page) == ["Заявки", "Houses"]
+        assert nav_links(page) == ["Заявки", "Воронка", "Houses"]
         assert '<p id="who">a@test.example</p>' in page
         assert 'href="/probe/houses" class="is-active"' in page
         login(client, admin)
         assert nav_links(client.get("/agent/").get_data(as_text=True)) == [
-            "Заявки", "Houses", "Reports", "Система"]
+            "Заявки", "Воронка", "Houses", "Reports", "Администрирование", "Система"]
         login(client, buyer)
         assert nav_links(client.get("/portal/").get_data(as_text=True)) == [
             "Apartments", "Мои заявки"]
