@@ -22,6 +22,8 @@ from kernel.db import db
 from kernel.models import NumberCounter
 
 _DIALECT_INSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
+NUMBER_LENGTH = 64  # tickets.number
+LONG_NUMBERS = "Numbers made by this template could be longer than 64 characters."
 BUILTIN_VARIABLES = ("year", "month", "day", "type", "seq")
 # Presentation types that print distinct whole numbers distinctly.
 SEQ_FORMATS = "dxXob"
@@ -70,8 +72,14 @@ def validate(template: str, extra_variables: tuple[str, ...] = ()) -> None:
             )
     try:
         render(template, {k: _sample(k) for k in allowed}, 1)
+        # The longest number it may print (a long type key, a billion tickets)
+        # must fit the ticket's number column.
+        longest = render(template, {k: _sample(k) for k in allowed}
+                         | {"type": "x" * 16, "seq": 10**9}, 10**9)
     except (ValueError, TypeError) as exc:
         raise TemplateError(f"Template {template!r}: {exc}.") from exc
+    if len(longest) > NUMBER_LENGTH:
+        raise TemplateError(LONG_NUMBERS)
 
 
 def _sample(name: str) -> Any:

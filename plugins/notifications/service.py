@@ -150,26 +150,26 @@ def followers(queue: str | None) -> list[User]:
 # -- links -------------------------------------------------------------------------
 
 
-def _link(endpoints: tuple[str, ...], fallback: str, number: str) -> str:
+def _link(endpoints: tuple[str, ...], fallback: str, ticket: Ticket) -> str:
     from web.mail import external_url
 
     for endpoint in endpoints:
         if endpoint in current_app.view_functions:
             try:
-                return external_url(endpoint, number=number)
+                return external_url(endpoint, ticket_id=ticket.id)
             except BuildError:
                 continue
     base = current_app.config["HOOKDESK_BASE_URL"].rstrip("/")
-    return f"{base}/{fallback}/{number}"
+    return f"{base}/{fallback}/{ticket.id}"
 
 
 def customer_link(ticket: Ticket) -> str:
-    """The ticket's card in the portal (``portal.ticket``, else /portal/tickets/<n>)."""
-    return _link(("portal.ticket",), "portal/tickets", ticket.number)
+    """The ticket's card in the portal (``portal.ticket``, else /portal/tickets/<id>)."""
+    return _link(("portal.ticket",), "portal/tickets", ticket)
 
 
 def agent_link(ticket: Ticket) -> str:
-    return _link(("agent.ticket", "agent.card"), "agent/tickets", ticket.number)
+    return _link(("agent.ticket",), "agent/tickets", ticket)
 
 
 # -- recipients --------------------------------------------------------------------

@@ -144,10 +144,6 @@ def test_new_ticket_with_files_agent_replies_customer_sees_it_and_gets_mail(
     assert "Спасибо, в четверг буду дома." in page.inner_text("#thread")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "plugins/notifications builds the card's link as /portal/tickets/<number> "
-    "(url_for('portal.ticket', number=...) fails, then a fallback), but the portal "
-    "routes /portal/tickets/<int:ticket_id>: the link in every customer letter is 404"))
 def test_link_in_the_reply_letter_opens_the_ticket_card(page, live_server):
     live = live_server
     agent_id = live.user("agent@example.com", "agent-pass-1", name="Агент", role="agent")

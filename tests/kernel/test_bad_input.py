@@ -334,6 +334,8 @@ TEMPLATE_CASES = [
     ("W-{type:d}-{seq}", "number_template", ["W-{type:d}-{seq}"]),
     ("", "number_template", ["1 to 100"]),
     ("W" * 101 + "{seq}", "number_template", ["1 to 100"]),
+    ("W" * 60 + "{seq}", "number_template", ["longer than 64"]),
+    ("{type}-{type}-{type}-{seq:020d}", "number_template", ["longer than 64"]),
 ]
 
 

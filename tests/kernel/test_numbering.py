@@ -160,7 +160,12 @@ def oracle(parts, variables, seq):
 @given(templates(), st.integers(1, 10**9))
 def test_valid_templates_validate_parse_and_render(generated, seq):
     template, parts = generated
-    numbering.validate(template)
+    try:
+        numbering.validate(template)
+    except numbering.TemplateError as exc:
+        # Long templates are refused on purpose (the number column holds 64).
+        assume(str(exc) != numbering.LONG_NUMBERS)
+        raise
     parsed = [(lit, name, spec or None) for lit, name, spec in numbering.parse(template)]
     expected = [(lit, name, spec or None) for lit, name, spec in parts]
     # ``string.Formatter`` may split a literal at an escaped brace; join them back.

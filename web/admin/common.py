@@ -50,6 +50,7 @@ MESSAGES = [
     N_("Use 1-64 lower-case letters, digits and underscores, starting with a letter."),
     N_("Use a-z, 0-9, _."),
     N_("A numbering template needs 1 to 100 characters."),
+    N_("Numbers made by this template could be longer than 64 characters."),
     N_("Give a name of 1 to 200 characters."),
     N_("Cannot be changed here."),
     N_("The default ticket type cannot be deactivated."),

@@ -30,7 +30,7 @@ def test_the_customer_hears_of_a_new_ticket_in_their_language(app, mailbox, engl
     assert message["Subject"] == f"Ticket {ticket.number} received: Leaking tap"
     assert message["Content-Language"] == "en"
     base = app.config["HOOKDESK_BASE_URL"].rstrip("/")
-    assert f"{base}/portal/tickets/{ticket.number}" in mailbox.links(message)
+    assert f"{base}/portal/tickets/{ticket.id}" in mailbox.links(message)
     assert "Open the ticket" in mailbox.html(message)
     event = db.session.scalar(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))
     key = f"notify-{event.id}-ann@buyer.example"
@@ -116,7 +116,7 @@ def test_the_assignee_hears_of_assignment_but_not_of_their_own(app, mailbox, age
     (message,) = mailbox.wait(1)
     assert mailbox.envelopes[0][1] == ["colleague@test.example"]
     assert message["Subject"] == f"Ticket {ticket.number} is assigned to you: Mine"
-    assert f"/tickets/{ticket.number}" in mailbox.text(message)
+    assert f"/agent/tickets/{ticket.id}" in mailbox.text(message)
     created = tickets.create({"subject": "For you", "assignee": colleague.id}, actor=agent)
     assert mailbox.wait(2)[-1]["Subject"].startswith(f"Ticket {created.number} is assigned")
 
