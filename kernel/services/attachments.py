@@ -34,6 +34,32 @@ def _human_size(size: int) -> str:
     return f"{size} bytes"
 
 
+TEXT_TYPES = {"text/plain", "text/csv", "text/markdown"}
+
+
+def sniff_content_type(sha256: str, filename: str) -> str:
+    """The type the bytes really have — never what the client claimed (K8).
+
+    Binary formats are recognised by their signature (``filetype``); a file
+    without one is text only if it decodes as UTF-8, and then only a plain text
+    type (an ``.html`` file is served as ``text/plain``); anything else is
+    ``application/octet-stream``."""
+    import filetype
+
+    with store().open(sha256) as fh:
+        head = fh.read(8192)
+    kind = filetype.guess(head)
+    if kind is not None:
+        return kind.mime
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the 8 KiB edge
+            return "application/octet-stream"
+    guessed = mimetypes.guess_type(filename)[0]
+    return guessed if guessed in TEXT_TYPES else "text/plain"
+
+
 def _clean_name(name: str | None) -> str:
     base = os.path.basename((name or "").replace("\\", "/")).strip()
     base = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*')
@@ -52,7 +78,6 @@ def attach(
     via: str | None = None,
     internal: bool = False,
     filename: str | None = None,
-    content_type: str | None = None,
 ) -> Attachment:
     """Store ``upload`` (a werkzeug ``FileStorage`` or any binary stream with a
     ``filename``) and attach it. Refuses files over the size limit with the limit."""
@@ -67,12 +92,7 @@ def attach(
         ) from exc
     except BlobEmpty as exc:
         raise ValidationFailed({"file": f"{name!r} is empty."}) from exc
-    ctype = (
-        content_type
-        or getattr(upload, "mimetype", None)
-        or mimetypes.guess_type(name)[0]
-        or "application/octet-stream"
-    )
+    ctype = sniff_content_type(blob.sha256, name)
     with unit_of_work():
         attachment = Attachment(
             ticket_id=ticket.id,
