@@ -346,3 +346,35 @@ def test_events_made_by_a_rule_are_marked(app, agent, make_rule):
     vias = db.session.scalars(db.select(TicketEvent.via).where(TicketEvent.ticket_id == ticket.id)
                               .order_by(TicketEvent.id)).all()
     assert vias == [None, "rule:Tagger"]
+
+
+def test_round_robin_is_fair_under_concurrency(app, agent, make_rule):
+    """Four workers create tickets at once: every agent gets exactly a quarter."""
+    import threading
+    from collections import Counter
+
+    team = [agent] + [users.create({"email": f"c{n}@test.example", "password": "plumber-pass-1",
+                                    "roles": ["agent"], "name": f"C{n}"}) for n in range(3)]
+    make_rule("Round", ["created"], [_act("triggers.assign_round_robin", role="agent")])
+    db.session.commit()
+    made: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker(n):
+        with app.app_context():
+            try:
+                for i in range(5):
+                    made.append(tickets.create({"subject": f"W{n}-{i}"}, actor=None).id)
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(made) == 20
+    assignees = db.session.scalars(db.select(Ticket.assignee_id).where(Ticket.id.in_(made))).all()
+    assert Counter(assignees) == {u.id: 5 for u in team}
