@@ -242,7 +242,10 @@ def worker_command(workers, no_periodic):
     queue = jobs.queue()
     tasks = sorted(current_app.extensions["hookdesk_jobs"]["tasks"])
     click.echo(f"Worker: {workers} thread(s), {len(tasks)} job kind(s): {', '.join(tasks)}")
-    queue.create_consumer(workers=workers, periodic=not no_periodic, worker_type="thread").run()
+    # Poll at most once a second when idle: the embedded (SQLite) queue cannot
+    # block on new work, and a longer back-off delays every e-mail by as much.
+    queue.create_consumer(workers=workers, periodic=not no_periodic, worker_type="thread",
+                          max_delay=1.0).run()
 
 
 def register(app, host) -> None:
