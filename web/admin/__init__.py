@@ -63,6 +63,8 @@ SECTIONS: list[Section] = [
             description=N_("Installed and enabled plugins.")),
     Section("settings", N_("Settings"), "admin.settings", order=100,
             description=N_("Live options of the plugins.")),
+    Section("outbox", N_("Outgoing messages"), "admin.outbox", order=105,
+            description=N_("E-mails, SMS and webhook calls: pending, sent, failed; send again.")),
     Section("audit", N_("Change log"), "admin.audit", order=110,
             description=N_("Who changed the configuration, when and how.")),
 ]

@@ -27,6 +27,38 @@ def index():
     return render_template("admin/index.html", sections=sections_for(viewer()))
 
 
+@bp.get("/outbox")
+@admin_required()
+def outbox():
+    """Side effects waiting, sent and failed (R3), with the error of each failure."""
+    from flask import request
+
+    from kernel import outbox as outbox_service
+
+    status = request.args.get("status") or "failed"
+    if status not in ("pending", "sending", "sent", "failed"):
+        status = "failed"
+    return render_template("admin/outbox.html", status=status,
+                           messages=outbox_service.log(status=status, limit=200))
+
+
+@bp.post("/outbox/<int:message_id>/retry")
+@admin_required()
+def outbox_retry(message_id: int):
+    from flask import abort
+
+    from kernel import outbox as outbox_service
+    from kernel.db import get_by_id
+    from kernel.models import OutboxMessage
+
+    message = get_by_id(OutboxMessage, message_id)
+    if message is None:
+        abort(404)
+    outbox_service.retry(message)
+    flash(_("The message is queued again."), "success")
+    return redirect(url_for("admin.outbox", status="pending"))
+
+
 @bp.get("/audit")
 @admin_required(ADMIN_PERMISSIONS)
 def audit():
