@@ -15,6 +15,7 @@ bare); named conditions are resolved by the caller.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -396,14 +397,16 @@ def changes_of(event: Any, ticket: Any) -> dict[str, list[Any]]:
 # -- the compiled tree -----------------------------------------------------------------
 
 
-class Node:
+class Node(ABC):
     cost = 1
 
-    def evaluate(self, facts: Facts) -> bool:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def evaluate(self, facts: Facts) -> bool:
+        """Whether this part of the tree holds for the facts."""
 
+    @abstractmethod
     def explain(self, facts: Facts, indent: int = 0) -> tuple[bool, list[str]]:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """The same answer with the reasons, for the dry run."""
 
 
 def _show(value: Any) -> str:
