@@ -2,48 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from flask_wtf import FlaskForm
 
 from kernel.errors import ValidationFailed
 from kernel.i18n import N_
 from web import i18n
 from web.forms import apply_errors
-
-# Kernel messages with a variable part that the admin screens may show.
-PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"^Template '(?P<t>.*)' must contain \{seq\} exactly once\.$"),
-     N_("The template %(t)s must contain {seq} exactly once.")),
-    (re.compile(r"^Template '(?P<t>.*)' uses unknown variable (?P<v>\{.*\}); "
-                r"allowed: (?P<allowed>.*)\.$"),
-     N_("The template %(t)s uses an unknown variable %(v)s; allowed: %(allowed)s.")),
-    (re.compile(r"^Template '(?P<t>.*)' is malformed: .*$"),
-     N_("The template %(t)s is malformed: check the braces { }.")),
-    (re.compile(r"^Template '(?P<t>.*)': \{seq:.*\} must print a whole number.*$"),
-     N_("The template %(t)s: {seq} must print a whole number, e.g. {seq:05d}.")),
-    (re.compile(r"^Template '(?P<t>.*)': .*$"),
-     N_("The template %(t)s cannot be used.")),
-    (re.compile(r"^Unknown status '(?P<s>.*)' in '(?P<p>.*)'\.$"),
-     N_("Unknown status %(s)s in pipeline %(p)s.")),
-    (re.compile(r"^Status '(?P<s>.*)' already exists in '(?P<p>.*)'\.$"),
-     N_("Status %(s)s already exists in pipeline %(p)s.")),
-    (re.compile(r"^Pipeline '(?P<k>.*)' already exists\.$"), N_("Pipeline %(k)s already exists.")),
-    (re.compile(r"^Ticket type '(?P<k>.*)' already exists\.$"),
-     N_("Ticket type %(k)s already exists.")),
-    (re.compile(r"^Field '(?P<k>.*)' already exists\.$"), N_("Field %(k)s already exists.")),
-    (re.compile(r"^Choice list '(?P<k>.*)' already exists\.$"),
-     N_("Choice list %(k)s already exists.")),
-    (re.compile(r"^Role '(?P<k>.*)' already exists\.$"), N_("Role %(k)s already exists.")),
-    (re.compile(r"^Unknown role '(?P<k>.*)'\.$"), N_("Unknown role %(k)s.")),
-    (re.compile(r"^Unknown permission '(?P<k>.*)'\.$"), N_("Unknown permission %(k)s.")),
-    (re.compile(r"^Unknown ticket type '(?P<k>.*)'\.$"), N_("Unknown ticket type %(k)s.")),
-    (re.compile(r"^Unknown choice list '(?P<k>.*)'\.$"), N_("Unknown choice list %(k)s.")),
-    (re.compile(r"^One of (?P<items>.*)\.$"), N_("Choose one of: %(items)s.")),
-    (re.compile(r"^Must be one of: (?P<items>.*)\.$"), N_("Choose one of: %(items)s.")),
-    (re.compile(r"^A reference field needs the entity it refers to.*$"),
-     N_("A reference field needs the entity it refers to.")),
-]
 
 # Fixed kernel messages the admin screens may show.
 MESSAGES = [
@@ -70,14 +34,8 @@ MESSAGES = [
 
 
 def translate(text: str) -> str:
-    translated = i18n.translate_message(text)
-    if translated != text:
-        return translated
-    for pattern, msgid in PATTERNS:
-        match = pattern.match(text)
-        if match:
-            return i18n.gettext_raw(msgid) % match.groupdict()
-    return text
+    """A kernel message in the reader's language (the shared patterns of web.i18n)."""
+    return i18n.translate_message(text)
 
 
 def show_errors(form: FlaskForm, exc: ValidationFailed,
