@@ -127,6 +127,42 @@ class Panel:
 
 
 @dataclass(frozen=True)
+class FormSection:
+    """A part of the ticket creation form that a plugin owns (W4: the defects).
+
+    ``template`` is rendered inside the form with ``section``, ``errors`` (this
+    section's messages by sub-key), ``ticket_type``, ``viewer`` and ``context``.
+    When the form is sent, ``parse(form, files)`` (werkzeug MultiDicts) returns the
+    section's payload or raises ``ValidationFailed`` with keys ``"<key>.<sub-key>"``;
+    after ``tickets.create`` succeeded, ``save(ticket, payload, actor)`` runs in the
+    same unit of work, so a refusal there rolls the ticket back too."""
+
+    key: str
+    template: str
+    parse: Callable[[Any, Any], Any]
+    save: Callable[[Any, Any, Any], None]
+    context: Mapping[str, Any] = field(default_factory=dict)
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class TicketFilterDecl:
+    """A filter of the agents' ticket table and the tickets API (W5: by defect category).
+
+    ``choices()`` lists ``(value, label)`` pairs for the table's select;
+    ``clause(value)`` returns a SQLAlchemy condition on ``Ticket`` (usually
+    ``Ticket.id.in_(select(...))`` over the plugin's own table) for a value from
+    that list. ``ticket_types``: the types it applies to (empty: all)."""
+
+    key: str
+    label: str
+    choices: Callable[[], Sequence[tuple[str, str]]]
+    clause: Callable[[str], Any]
+    ticket_types: Sequence[str] = ()
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class Button:
     """An action button on the ticket card; ``url`` receives a POST unless ``method``."""
 

@@ -351,6 +351,19 @@ def hookdesk_ticket_card_panels(ticket: Ticket, viewer: User) -> list[d.Panel] |
 
 
 @hookspec
+def hookdesk_ticket_form_sections(
+    ticket_type: TicketType, viewer: User
+) -> list[d.FormSection] | None:
+    """Parts of the ticket creation form that a plugin owns (a list of defects).
+
+    Called: when the portal's or the agents' creation form for ``ticket_type`` is
+    shown or sent by ``viewer``. Returns: a list of ``FormSection`` (see there how
+    its ``parse`` and ``save`` take part in the one transaction), or None.
+    Combine: all collected, shown sorted by (order, key) after the fields.
+    """
+
+
+@hookspec
 def hookdesk_ticket_card_buttons(ticket: Ticket, viewer: User) -> list[d.Button] | None:
     """Action buttons on the ticket card (convert, send SMS).
 
@@ -377,6 +390,17 @@ def hookdesk_navigation_items(viewer: User) -> list[d.NavItem] | None:
 
     Called: on each page render. Returns: a list of ``NavItem``; the kernel drops
     those whose permission the viewer lacks. Combine: all collected, sorted.
+    """
+
+
+@hookspec
+def hookdesk_register_ticket_filters() -> list[d.TicketFilterDecl]:
+    """Filters of the ticket list over a plugin's own data (W5: defect category).
+
+    Called: at start-up. Receives: nothing. Returns: a list of ``TicketFilterDecl``;
+    the agents' table shows each as a select, and ``TicketFilter.extra`` (the
+    API's ``filter.<key>``) applies it. Combine: all collected; a duplicate key is
+    a start-up error.
     """
 
 

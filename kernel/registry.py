@@ -38,6 +38,7 @@ class Registry:
     reports: dict[str, Entry] = field(default_factory=dict)
     reference_entities: dict[str, Entry] = field(default_factory=dict)
     jobs: dict[str, Entry] = field(default_factory=dict)
+    ticket_filters: dict[str, Entry] = field(default_factory=dict)
     migrations: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -60,6 +61,7 @@ class Registry:
             ("hookdesk_register_reference_entities", reg.reference_entities,
              d.ReferenceEntityDecl),
             ("hookdesk_register_jobs", reg.jobs, d.JobDecl),
+            ("hookdesk_register_ticket_filters", reg.ticket_filters, d.TicketFilterDecl),
         ]
         for hook_name, target, expected in plan:
             for plugin, answer in host.collect(hook_name):

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, cast, false, func, or_, select
 
-from kernel import permissions
+from kernel import permissions, runtime
 from kernel.db import db, utcnow
 from kernel.errors import ValidationFailed
 from kernel.models import Status, Ticket, TicketType, User
@@ -44,6 +44,7 @@ class TicketFilter:
     created_from: date | None = None
     created_to: date | None = None
     values: dict[str, Any] = field(default_factory=dict)  # field key -> exact value
+    extra: dict[str, str] = field(default_factory=dict)  # plugin filter key -> value
 
 
 @dataclass
@@ -64,7 +65,8 @@ _OPEN = select(Status.id).where(Status.group == "open").scalar_subquery()
 def _clauses(flt: TicketFilter, viewer: User | None) -> list[Any]:
     clauses: list[Any] = [permissions.visible_tickets_clause(viewer)]
     texts = [*flt.types, *flt.statuses, flt.queue or "", flt.search or "",
-             *(str(k) for k in flt.values), *(str(v) for v in flt.values.values())]
+             *(str(k) for k in flt.values), *(str(v) for v in flt.values.values()),
+             *flt.extra, *flt.extra.values()]
     if not all(storable(text, 10_000) for text in texts):
         # A NUL byte matches nothing stored (PostgreSQL would refuse the query).
         clauses.append(false())
@@ -111,7 +113,26 @@ def _clauses(flt: TicketFilter, viewer: User | None) -> list[Any]:
         clauses.append(or_(*options))
     for key, value in flt.values.items():
         clauses.append(cast(Ticket.values[key].as_string(), String) == str(value))
+    clauses.extend(_plugin_clauses(flt.extra))
     return clauses
+
+
+def _plugin_clauses(extra: dict[str, str]) -> list[Any]:
+    """Conditions of the filters plugins declared (``hookdesk_register_ticket_filters``);
+    an unknown filter or a value outside its choices is refused by name."""
+    found = []
+    declared = runtime.host().registry.ticket_filters
+    for key, value in extra.items():
+        entry = declared.get(key)
+        if entry is None:
+            raise ValidationFailed({f"filter.{key}": f"Unknown filter {key!r}; use one of "
+                                                     f"{', '.join(sorted(declared)) or 'none'}."})
+        allowed = [v for v, _label in entry.decl.choices()]
+        if str(value) not in allowed:
+            raise ValidationFailed({f"filter.{key}": f"{value!r} is not one of "
+                                                     f"{', '.join(allowed) or 'none'}."})
+        found.append(entry.decl.clause(str(value)))
+    return found
 
 
 def _start(day: date) -> datetime:

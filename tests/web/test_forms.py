@@ -92,7 +92,7 @@ def test_errors_for_keys_without_a_field_are_listed_on_top(app, request_type, ag
         apply_errors(form, ValidationFailed({"type": "Unknown ticket type 'x'.",
                                              "_schema": "Expected an object of field values.",
                                              "deadline": "This field is required."}))
-        assert form.form_errors == ["type: Unknown ticket type 'x'.",
+        assert form.form_errors == ["type: Неизвестный тип заявки x.",
                                     "Expected an object of field values.",
                                     "Срок: Обязательное поле."]
 

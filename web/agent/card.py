@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from markupsafe import Markup
 from wtforms import HiddenField
 
 from kernel import fieldset, permissions, runtime
 from kernel.errors import Conflict, NotFound, TransitionRefused, ValidationFailed
 from kernel.services import attachments, history, links, messages, tickets
-from web import i18n
+from web import card_parts, i18n
 from web.agent import bp
 from web.agent.common import agents, can_see_customers
 from web.auth import agent_required, permission_required, viewer
@@ -43,19 +42,7 @@ def _version() -> int | None:
 
 
 def _plugin_parts(ticket, user):
-    host = runtime.host()
-    panels = []
-    for _plugin, answer in host.collect("hookdesk_ticket_card_panels", ticket=ticket, viewer=user):
-        panels.extend(answer or [])
-    panels.sort(key=lambda p: (p.order, p.key))
-    rendered = [(p, Markup(render_template(p.template, ticket=ticket, viewer=user,
-                                           **dict(p.context)))) for p in panels]
-    buttons = []
-    for _plugin, answer in host.collect("hookdesk_ticket_card_buttons", ticket=ticket,
-                                        viewer=user):
-        buttons.extend(answer or [])
-    buttons.sort(key=lambda b: (b.order, b.key))
-    return rendered, buttons
+    return card_parts.panels(ticket, user), card_parts.buttons(ticket, user)
 
 
 def _event_labels() -> dict[str, str]:

@@ -16,7 +16,7 @@ from kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from kernel.models import Customer, Setting, TicketType
 from kernel.services import customers, tickets
 from kernel.services.uow import unit_of_work
-from web import i18n
+from web import form_sections, i18n
 from web.agent import bp
 from web.agent.common import agents, can_see_customers
 from web.auth import permission_required, viewer
@@ -93,6 +93,7 @@ def new_ticket():
     if ttype is None:
         abort(404)
     form = _form(ttype)
+    sections = form_sections.for_form(ttype, user)
     linked = _linked(form) if request.method == "POST" else None
     matches: list[Customer] = []
     status = 200
@@ -102,7 +103,8 @@ def new_ticket():
             if not matches:
                 flash(_("No customer has this phone."), "info")
         else:
-            ticket = _create(form, ttype, linked)
+            sections.parse()
+            ticket = _create(form, ttype, linked, sections)
             if ticket is not None:
                 flash(_("Ticket %(number)s is created.", number=ticket.number), "success")
                 return redirect(url_for("agent.ticket", ticket_id=ticket.id), code=303)
@@ -114,10 +116,11 @@ def new_ticket():
     return render_template(
         "agent/new.html", form=form, types=types, ttype=ttype, matches=matches, linked=linked,
         can_see=can_see_customers(user), can_add=permissions.has(user, "customers.edit"),
+        sections=sections.html(ttype, user), sections_failed=sections.failed,
     ), status
 
 
-def _create(form, ttype: TicketType, linked: Customer | None):
+def _create(form, ttype: TicketType, linked: Customer | None, sections: form_sections.Sections):
     """Create the ticket (and the new customer) in one transaction; None and
     errors on the form when refused."""
     user = viewer()
@@ -148,9 +151,14 @@ def _create(form, ttype: TicketType, linked: Customer | None):
                 values["customer"] = customer.id
             elif linked is not None:
                 values["customer"] = linked.id
-            return tickets.create(values, actor=user, type=ttype.key,
-                                  files=list(form.uploads().values()))
+            ticket = tickets.create(values, actor=user, type=ttype.key,
+                                    files=list(form.uploads().values()))
+            if sections.failed:  # roll back: the sections' own errors are shown
+                raise ValidationFailed({})
+            sections.save(ticket, user)
+            return ticket
     except ValidationFailed as exc:
+        exc = ValidationFailed(sections.take(exc))
         if not adding or not any(f.errors for f in (form.customer_name, form.customer_phone,
                                                     form.more_phones)):
             apply_errors(form, exc, {NAME_FIELD: "customer_name", PHONE_FIELD: "customer_phone",

@@ -8,7 +8,7 @@ from datetime import date
 from flask import render_template, request
 from flask_babel import gettext as _
 
-from kernel import fieldset
+from kernel import fieldset, runtime
 from kernel.db import db, utcnow
 from kernel.errors import ValidationFailed
 from kernel.models import TicketType
@@ -55,6 +55,9 @@ def read_filter(user) -> tuple[queries.TicketFilter, dict[str, str]]:
     if args.get("overdue") == "1":
         flt.overdue = True
         flt.state = "open"
+    for key in runtime.host().registry.ticket_filters:
+        if args.get(f"f.{key}"):
+            flt.extra[key] = args[f"f.{key}"]
     flt.search = (args.get("q") or "").strip()[:200] or None
     flt.created_from = _date("created_from", errors)
     flt.created_to = _date("created_to", errors)
@@ -73,6 +76,19 @@ def list_columns(user, ticket_type: TicketType | None) -> list[fieldset.Field]:
     if not can_see_customers(user):
         hidden.add("customer")
     return [f for f in found if f.shown_in_list and f.key not in hidden]
+
+
+def plugin_filter_choices(chosen: TicketType | None) -> list[tuple[str, str, list]]:
+    """``(key, label, choices)`` of the plugins' filters that apply to the chosen type."""
+    found = []
+    entries = sorted(runtime.host().registry.ticket_filters.items(),
+                     key=lambda kv: (kv[1].decl.order, kv[0]))
+    for key, entry in entries:
+        types = entry.decl.ticket_types
+        if types and chosen is not None and chosen.key not in types:
+            continue
+        found.append((key, entry.decl.label, list(entry.decl.choices())))
+    return found
 
 
 @bp.get("/")
@@ -106,10 +122,11 @@ def index():
     queue_field = next((f for f in fieldset.all_fields() if f.key == "queue"), None)
     queues = fieldset.base_choices(queue_field) or [] if queue_field else []
     active = {k: v for k, v in request.args.items() if k not in ("page", "sort") and v}
+    plugin_filters = plugin_filter_choices(chosen)
     return render_template(
         "agent/index.html", page=page, columns=columns, sort=sort, sortable=sortable,
         counters=queries.counters(user), types=types, chosen=chosen, statuses=statuses,
         agents=agents(), queues=queues, errors=errors, args=request.args, active=active,
-        now=utcnow(), show_customer=can_see_customers(user),
+        now=utcnow(), show_customer=can_see_customers(user), plugin_filters=plugin_filters,
         page_url=lambda number: table_url(page=number),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from kernel import fieldset, permissions
+from kernel import fieldset, permissions, runtime
 from kernel.db import db
 from kernel.models import Pipeline, TicketType, User
 from kernel.services import settings, tickets
@@ -34,6 +34,18 @@ class TicketTypes(MethodView):
                  "number_template": t.number_template,
                  "customer_can_create": t.customer_can_create, "is_default": t.key == default}
                 for t in rows]
+
+
+@blp.route("/ticket-filters")
+class TicketFilters(MethodView):
+    @blp.response(200, s.TicketFilterOut(many=True))
+    @require_token
+    def get(self):
+        """Filters plugins add to ``GET /tickets`` (``filter=key:value``), with their values."""
+        declared = runtime.host().registry.ticket_filters
+        return [{"key": key, "label": e.decl.label, "ticket_types": list(e.decl.ticket_types),
+                 "choices": [{"value": v, "label": lbl} for v, lbl in e.decl.choices()]}
+                for key, e in sorted(declared.items())]
 
 
 @blp.route("/pipelines")

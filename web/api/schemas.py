@@ -62,6 +62,10 @@ class TicketQuery(Schema):
                       metadata={"description": "Search by number, subject or date (YYYY-MM-DD)."})
     created_from = fields.Date()
     created_to = fields.Date()
+    filter = fields.List(
+        fields.String(validate=validate.Length(max=200)), load_default=list,
+        metadata={"description": "Filters plugins declare, as key:value (e.g. "
+                                 "warranty.defect_category:plumbing); see GET /ticket-filters."})
     sort = fields.String(load_default="-created_at", validate=validate.Length(max=40),
                          metadata={"description": "A column, '-' in front for descending."})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
@@ -214,6 +218,13 @@ class PipelineOut(Schema):
 class ChoiceOut(Schema):
     value = fields.String(required=True)
     label = fields.String(required=True)
+
+
+class TicketFilterOut(Schema):
+    key = fields.String(required=True)
+    label = fields.String(required=True)
+    ticket_types = fields.List(fields.String(), required=True)
+    choices = fields.List(fields.Nested(ChoiceOut), required=True)
 
 
 class FieldOut(Schema):

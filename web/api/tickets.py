@@ -47,6 +47,17 @@ def _one(ticket, status=200, extra_headers=None):
     return serialize.ticket(ticket, current_user()), status, headers
 
 
+def _plugin_filters(items: list[str]) -> dict[str, str]:
+    """``key:value`` pairs of ``filter``; the kernel refuses unknown keys and values."""
+    found = {}
+    for item in items:
+        key, sep, value = item.partition(":")
+        if not sep or not key or not value:
+            raise ValidationFailed({"filter": f"{item!r}: write key:value."})
+        found[key] = value
+    return found
+
+
 @blp.route("")
 class Tickets(MethodView):
     @blp.arguments(s.TicketQuery, location="query")
@@ -59,7 +70,7 @@ class Tickets(MethodView):
             assignee_id=args.get("assignee_id"), customer_id=args.get("customer_id"),
             queue=args.get("queue"), urgent=args.get("urgent"), overdue=args.get("overdue"),
             search=args.get("q"), created_from=args.get("created_from"),
-            created_to=args.get("created_to"),
+            created_to=args.get("created_to"), extra=_plugin_filters(args["filter"]),
         )
         page = queries.list_tickets(current_user(), flt, args["sort"], args["page"],
                                     args["per_page"])

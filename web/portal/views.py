@@ -28,6 +28,7 @@ from kernel.errors import Conflict, NotFound, ValidationFailed
 from kernel.models import Ticket, TicketType, User
 from kernel.services import attachments, messages, queries, tickets
 from kernel.services.uow import unit_of_work
+from web import card_parts, form_sections
 from web.auth import customer_required, viewer
 from web.forms import apply_errors, ticket_form
 from web.portal import bp, timeline
@@ -130,8 +131,10 @@ def _new_form(ttype: TicketType, user: User) -> NewTicketForm:
     return ticket_form(ttype, "customer", actor=user, base=NewTicketForm)
 
 
-def _create(form: NewTicketForm, ttype: TicketType, user: User) -> Ticket:
-    """The ticket, its files, and files of ``file`` fields, in one transaction."""
+def _create(form: NewTicketForm, ttype: TicketType, user: User,
+            sections: form_sections.Sections) -> Ticket:
+    """The ticket, its files, files of ``file`` fields and the plugins' form
+    sections, in one transaction."""
     field_files = form.uploads()
     with unit_of_work():
         ticket = tickets.create(form.ticket_values(), actor=user, type=ttype.key,
@@ -139,6 +142,9 @@ def _create(form: NewTicketForm, ttype: TicketType, user: User) -> Ticket:
         for key, upload in field_files.items():
             attachment = attachments.attach(ticket, upload, actor=user)
             tickets.update(ticket, {key: attachment.id}, actor=user)
+        if sections.failed:  # roll back: the sections' own errors are shown
+            raise ValidationFailed({})
+        sections.save(ticket, user)
     return ticket
 
 
@@ -158,12 +164,15 @@ def new_ticket():
     else:
         return render_template("portal/choose_type.html", types=types)
     form = _new_form(ttype, user)
+    sections = form_sections.for_form(ttype, user)
     status = 200
+    if request.method == "POST":
+        sections.parse()
     if form.validate_on_submit():
         try:
-            ticket = _create(form, ttype, user)
+            ticket = _create(form, ttype, user, sections)
         except ValidationFailed as exc:
-            apply_errors(form, exc, {"file": "portal_files"})
+            apply_errors(form, ValidationFailed(sections.take(exc)), {"file": "portal_files"})
             _files_again(form.portal_files)
             status = 422
         else:
@@ -173,7 +182,8 @@ def new_ticket():
     elif request.method == "POST":
         status = 422
     return render_template("portal/new.html", form=form, ticket_type=ttype,
-                           several=len(types) > 1), status
+                           several=len(types) > 1, sections=sections.html(ttype, user),
+                           sections_failed=sections.failed), status
 
 
 # -- the card (P5) ----------------------------------------------------------------------
@@ -230,6 +240,7 @@ def _card(ticket: Ticket, reply: ReplyForm | None = None, edit: EditTicketForm |
         edit=edit,
         edit_open=edit_open,
         viewer_id=user.id,
+        panels=card_parts.panels(ticket, user),
     ), status
 
 
