@@ -247,8 +247,10 @@ def allowed_choices(
     actor: User | None,
     customer: Customer | None,
     ticket: Ticket | None,
+    purpose: str = "offer",
 ) -> list[tuple[str, str]] | None:
     """The choices allowed in this context, or None for "any valid value".
+    ``purpose``: ``"offer"`` (a form, a listing) or ``"check"`` (validating a value).
 
     Combines the field's own list with every plugin's ``hookdesk_field_choices``
     answer (see the spec: intersection; for a reference field without a list,
@@ -266,6 +268,7 @@ def allowed_choices(
                 actor=actor,
                 customer=customer,
                 ticket=ticket,
+                purpose=purpose,
             )
         ]
     if base is None:

@@ -293,12 +293,16 @@ def hookdesk_field_choices(
     actor: User | None,
     customer: Customer | None,
     ticket: Ticket | None,
+    purpose: str,
 ) -> list[tuple[str, str]] | None:
     """Offer or filter the choices of a choice or reference field (K12, W3).
 
     Called: when a form is built and when a value is validated.
     Receives: the field definition, the ticket type, the actor, the customer the
-    ticket is for and the ticket (None while creating).
+    ticket is for, the ticket (None while creating) and ``purpose``: ``"offer"``
+    when a form or the API lists the choices, ``"check"`` when a value is
+    validated. A plugin may accept more on ``"check"`` than it offers, to refuse
+    those values in ``hookdesk_validate_ticket`` with its own message (W3).
     Returns: ``[(value, label), ...]`` allowed for this context, or None for "no
     opinion". Combine: the allowed set is the intersection of the base choices
     (the field's list) and every non-None answer; for a ``reference`` field with no
@@ -399,7 +403,7 @@ def hookdesk_register_ticket_filters() -> list[d.TicketFilterDecl]:
 
     Called: at start-up. Receives: nothing. Returns: a list of ``TicketFilterDecl``;
     the agents' table shows each as a select, and ``TicketFilter.extra`` (the
-    API's ``filter.<key>``) applies it. Combine: all collected; a duplicate key is
+    API's ``filter=<key>:<value>``) applies it. Combine: all collected; a duplicate key is
     a start-up error.
     """
 

@@ -630,10 +630,21 @@ def test_hookdesk_validate_transition(tmp_path):
 
 
 class QueueFilter:
+    purposes: list[str] = []
+
     @hookimpl
-    def hookdesk_field_choices(self, field, ticket_type, actor, customer, ticket):
+    def hookdesk_field_choices(self, field, ticket_type, actor, customer, ticket, purpose):
         if field.key == "queue" and actor is not None and actor.is_customer:
+            self.purposes.append(purpose)
+            if purpose == "check":  # accepted, to be refused with a message of its own
+                return [("general", "G"), ("technical", "T"), ("billing", "B")]
             return [("general", "General"), ("technical", "Technical"), ("nonsense", "X")]
+        return None
+
+    @hookimpl
+    def hookdesk_validate_ticket(self, values, actor):
+        if values.get("queue") == "billing" and actor is not None and actor.is_customer:
+            return [("queue", "Billing questions go by phone.")]
         return None
 
 
@@ -647,9 +658,11 @@ def test_hookdesk_field_choices(tmp_path):
                                                        customer.customer, None)] == [
             "general", "technical"]
         assert len(fieldset.allowed_choices(queue, ttype, None, None, None)) == 3
+        assert QueueFilter.purposes == ["offer"]
         with pytest.raises(ValidationFailed) as refused:
             tickets.create({"subject": "Bill", "queue": "billing"}, actor=customer)
-        assert list(refused.value.errors) == ["queue"]
+        assert refused.value.errors == {"queue": ["Billing questions go by phone."]}
+        assert QueueFilter.purposes[-1] == "check"
         assert tickets.create({"subject": "Bill", "queue": "billing"}).queue == "billing"
 
 
@@ -810,6 +823,120 @@ def test_hookdesk_ticket_card_panels(tmp_path):
         assert _collect(app, "hookdesk_ticket_card_panels", ticket=ticket, viewer=customer) == []
 
 
+SECTION_TEMPLATE = """\
+<fieldset class="probe-parts" data-section="{{ section.key }}">
+  <legend>Spare parts ({{ hint }}) for {{ ticket_type.key }} by {{ viewer.email }}</legend>
+  <input name="probe_parts-name">
+  {% for message in errors.get("name", []) %}<p class="field-error">{{ message }}</p>{% endfor %}
+</fieldset>
+"""
+
+
+class SectionProbe(FlowProbe):
+    """A "spare parts" section on the creation form of requests (not of the probe's
+    own type); its template comes from the probe's blueprint."""
+
+    def __init__(self, templates):
+        self.templates = str(templates)
+        self.asked: list = []
+        self.saved: list = []
+
+    @hookimpl
+    def hookdesk_register_blueprints(self):
+        return [Blueprint("probe", __name__, template_folder=self.templates)]
+
+    @hookimpl
+    def hookdesk_ticket_form_sections(self, ticket_type, viewer):
+        self.asked.append((ticket_type.key, viewer.email))
+        if ticket_type.key != "request":
+            return None
+        return [d.FormSection("probe_parts", "probe/_parts.html", self.parse, self.save,
+                              context={"hint": "one a line"}, order=5)]
+
+    def parse(self, form, files):
+        names = [n.strip() for n in form.getlist("probe_parts-name") if n.strip()]
+        if "bad" in names:
+            raise ValidationFailed({"probe_parts.name": "No bad parts, please."})
+        return names
+
+    def save(self, ticket, names, actor):
+        from kernel.services.uow import in_unit_of_work
+
+        assert in_unit_of_work() and ticket.id is not None and ticket.number
+        # The probe's own write, then maybe a refusal: both go with the ticket's transaction.
+        messages.post(ticket, f"Parts: {', '.join(names)}", internal=True)
+        if "refused" in names:
+            raise ValidationFailed({"probe_parts.name": "The store has no such part."})
+        self.saved.append((ticket.number, names, actor.email))
+
+
+def test_hookdesk_ticket_form_sections(tmp_path):
+    from kernel.models import Message, NumberCounter
+    from web.testclient import login
+
+    templates = tmp_path / "probe_templates"
+    (templates / "probe").mkdir(parents=True)
+    (templates / "probe" / "_parts.html").write_text(SECTION_TEMPLATE)
+    probe = SectionProbe(templates)
+
+    def written() -> tuple[int, int, int]:
+        """Tickets, messages and the numbers handed out so far."""
+        db.session.expire_all()
+        return (db.session.scalar(sa.select(sa.func.count(Ticket.id))),
+                db.session.scalar(sa.select(sa.func.count(Message.id))),
+                db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(NumberCounter.value),
+                                                             0))))
+
+    with probe_app(tmp_path, {"probe": probe}) as app:
+        customer, agent = make_customer(), make_agent()
+        numbers = []
+        for user, url in ((customer, "/portal/new"), (agent, "/agent/tickets/new")):
+            client = app.test_client()
+            login(client, user)
+            shown = client.get(url)
+            assert shown.status_code == 200
+            assert (f"Spare parts (one a line) for request by {user.email}"
+                    in shown.get_data(as_text=True))
+            assert probe.asked[-1] == ("request", user.email)
+            before = written()
+
+            # ``parse`` refuses: 422, the message inside the section, nothing written.
+            refused = client.post(url, data={"subject": "Leaking tap",
+                                             "probe_parts-name": ["washer", "bad"]})
+            assert refused.status_code == 422
+            assert ('<p class="field-error">No bad parts, please.</p>'
+                    in refused.get_data(as_text=True))
+            assert written() == before
+
+            # ``save`` refuses: the ticket, the probe's note and the number roll back.
+            refused = client.post(url, data={"subject": "Leaking tap",
+                                             "probe_parts-name": "refused"})
+            assert refused.status_code == 422
+            assert ('<p class="field-error">The store has no such part.</p>'
+                    in refused.get_data(as_text=True))
+            assert written() == before
+
+            # Accepted: ``save`` gets the created ticket, in the same change.
+            created = client.post(url, data={"subject": "Leaking tap",
+                                             "probe_parts-name": ["washer", "gasket"]})
+            assert created.status_code == 303, created.get_data(as_text=True)
+            ticket = db.session.scalar(sa.select(Ticket).order_by(Ticket.id.desc()))
+            assert created.headers["Location"].endswith(f"/tickets/{ticket.id}")
+            assert probe.saved[-1] == (ticket.number, ["washer", "gasket"], user.email)
+            assert [m.body for m in messages.thread(ticket)] == ["Parts: washer, gasket"]
+            assert written() == (before[0] + 1, before[1] + 1, before[2] + 1)
+            numbers.append(ticket.number)
+        # No number was lost to the refused attempts.
+        assert [n[-5:] for n in numbers] == ["00001", "00002"]
+
+        # A type the plugin has no section for: the form is the type's fields alone.
+        client = app.test_client()
+        login(client, agent)
+        other = client.get("/agent/tickets/new?type=probe_case").get_data(as_text=True)
+        assert probe.asked[-1] == ("probe_case", agent.email)
+        assert "Spare parts" not in other
+
+
 def test_hookdesk_ticket_card_buttons(tmp_path):
     with probe_app(tmp_path, {"probe": Card(20), "probe_b": Card(10)}) as app:
         agent = make_agent()
@@ -849,6 +976,99 @@ def test_hookdesk_navigation_items(tmp_path):
         assert keys.index("probe.nav3") < keys.index("probe.nav950")
         assert [e.order for e in menu] == sorted(e.order for e in menu)
         assert next(e for e in menu if e.key == "probe.nav3").active  # the current page
+
+
+class ColourFilter:
+    """A filter of the ticket list over the ``probe_colour`` field of requests."""
+
+    def __init__(self):
+        self.clauses: list = []
+
+    @hookimpl
+    def hookdesk_register_ticket_filters(self):
+        def clause(value):
+            self.clauses.append(value)
+            return sa.cast(Ticket.values["probe_colour"].as_string(), sa.String) == value
+
+        return [d.TicketFilterDecl("probe.colour", "Colour",
+                                   lambda: [("red", "Red"), ("blue", "Blue")], clause,
+                                   ticket_types=("request",))]
+
+
+class FilterProbe(ColourFilter):
+    """The filter with the field it reads."""
+
+    @hookimpl
+    def hookdesk_register_fields(self):
+        return [d.FieldDecl("probe_colour", "choice", "Colour", ticket_types=["request"],
+                            choices=[("red", "Red"), ("blue", "Blue")])]
+
+
+def colour_select(html: str) -> str:
+    """The markup of the probe filter's select on the agents' table."""
+    start = html.index('<select id="f-probe.colour" name="f.probe.colour">')
+    return html[start:html.index("</select>", start)]
+
+
+def test_hookdesk_register_ticket_filters(tmp_path):
+    from kernel.services import tokens
+    from web.testclient import login
+
+    probe = FilterProbe()
+    with probe_app(tmp_path, {"probe": probe, "probe_flow": FlowProbe()}) as app:
+        entry = host(app).registry.ticket_filters["probe.colour"]
+        assert (entry.plugin, entry.decl.label) == ("probe", "Colour")
+        tickets.create({"subject": "Red one", "probe_colour": "red"})
+        tickets.create({"subject": "Blue one", "probe_colour": "blue"})
+        agent = make_agent()
+        client = app.test_client()
+        login(client, agent)
+
+        # The agents' table: a select named f.<key> with the declared choices.
+        html = client.get("/agent/").get_data(as_text=True)
+        assert 'value="red"' in colour_select(html) and 'value="blue"' in colour_select(html)
+        assert "Red one" in html and "Blue one" in html
+        html = client.get("/agent/?f.probe.colour=red").get_data(as_text=True)
+        assert '<option value="red" selected>' in colour_select(html)
+        assert "Red one" in html and "Blue one" not in html
+        assert probe.clauses == ["red"]
+        # A value outside the choices, or an unknown filter, is ignored — never a 500.
+        for query in ("f.probe.colour=green", "f.probe.nope=red"):
+            response = client.get(f"/agent/?{query}")
+            assert response.status_code == 200, query
+            html = response.get_data(as_text=True)
+            assert "Red one" in html and "Blue one" in html
+            assert "selected" not in colour_select(html)
+        assert probe.clauses == ["red"]  # no clause was asked for "green"
+        # A type the filter does not apply to: no select.
+        html = client.get("/agent/?type=probe_case").get_data(as_text=True)
+        assert 'name="f.probe.colour"' not in html
+
+        # The API: filter=key:value; an unknown key or value is 422 naming the filter.
+        _row, secret = tokens.create(agent, "probe")
+        headers = {"Authorization": f"Bearer {secret}"}
+        found = client.get("/api/v1/tickets?filter=probe.colour:blue", headers=headers)
+        assert found.status_code == 200
+        assert [t["subject"] for t in found.get_json()["items"]] == ["Blue one"]
+        for query, key in (("probe.colour:green", "filter.probe.colour"),
+                           ("probe.nope:red", "filter.probe.nope"),
+                           ("probe.colour", "filter")):
+            refused = client.get(f"/api/v1/tickets?filter={query}", headers=headers)
+            assert refused.status_code == 422, query
+            assert list(refused.get_json()["errors"]) == [key]
+        listed = client.get("/api/v1/ticket-filters", headers=headers)
+        assert listed.status_code == 200
+        assert listed.get_json() == [{
+            "key": "probe.colour", "label": "Colour", "ticket_types": ["request"],
+            "choices": [{"value": "red", "label": "Red"}, {"value": "blue", "label": "Blue"}]}]
+
+    # One filter key from two plugins stops start-up naming both.
+    with pytest.raises(PluginError) as failed:
+        PluginHost(["probe_a", "probe_b"], extra={"probe_a": ColourFilter(),
+                                                  "probe_b": ColourFilter()})
+    message = str(failed.value)
+    assert "'probe.colour'" in message and "'probe_a'" in message and "'probe_b'" in message
+    assert "hookdesk_register_ticket_filters" in message
 
 
 # ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from kernel import declarations as d
 from kernel import runtime
-from kernel.errors import ValidationFailed
+from kernel.errors import PluginError, ValidationFailed
 from kernel.models import Ticket, TicketType, User
 from web import i18n
 
@@ -51,10 +51,13 @@ class Sections:
         """Keep the errors addressed to a section (``"<key>.<sub-key>"``); return the rest."""
         rest: dict[str, Any] = {}
         keys = {s.key for s in self.items}
+        longest_first = sorted(keys, key=len, reverse=True)
         for path, messages in i18n.translate_errors(exc.errors).items():
-            head, _dot, tail = path.partition(".")
-            if head in keys:
-                self.errors.setdefault(head, {}).setdefault(tail or "_", []).extend(messages)
+            owner = next((k for k in longest_first if path == k or path.startswith(k + ".")),
+                         None)
+            if owner is not None:
+                tail = path[len(owner) + 1:] or "_"
+                self.errors.setdefault(owner, {}).setdefault(tail, []).extend(messages)
             else:
                 rest[path] = exc.errors[path]
         return rest
@@ -70,12 +73,17 @@ class Sections:
 
 def for_form(ticket_type: TicketType, viewer: User) -> Sections:
     found: list[d.FormSection] = []
+    owners: dict[str, str] = {}
     for plugin, answer in runtime.host().collect(
             "hookdesk_ticket_form_sections", ticket_type=ticket_type, viewer=viewer):
         for section in answer:
             if not isinstance(section, d.FormSection):
                 raise TypeError(f"Plugin {plugin!r}: hookdesk_ticket_form_sections returned "
                                 f"{section!r}, expected FormSection.")
+            if section.key in owners:
+                raise PluginError(f"hookdesk_ticket_form_sections: key {section.key!r} is "
+                                  f"declared by both {owners[section.key]!r} and {plugin!r}.")
+            owners[section.key] = plugin
             found.append(section)
     found.sort(key=lambda s: (s.order, s.key))
     return Sections(found)

@@ -28,9 +28,15 @@ def record(action: str, target: str = "", data: dict | None = None, actor=None) 
 
 
 def _describe(value: Any) -> Any:
-    for attr in ("key", "email"):
+    """A JSON-friendly name for an argument: a row by its key, e-mail or name (or
+    ``"<table> #<id>"``), an upload by its file name."""
+    for attr in ("key", "email", "name"):
         if hasattr(value, attr) and hasattr(value, "id"):
             return getattr(value, attr)
+    if hasattr(value, "__table__") and hasattr(value, "id"):
+        return f"{value.__table__.name} #{value.id}"
+    if hasattr(value, "read"):
+        return getattr(value, "filename", None) or getattr(value, "name", None) or "file"
     return value
 
 

@@ -127,7 +127,7 @@ def _plugin_clauses(extra: dict[str, str]) -> list[Any]:
         if entry is None:
             raise ValidationFailed({f"filter.{key}": f"Unknown filter {key!r}; use one of "
                                                      f"{', '.join(sorted(declared)) or 'none'}."})
-        allowed = [v for v, _label in entry.decl.choices()]
+        allowed = [str(v) for v, _label in entry.decl.choices()]
         if str(value) not in allowed:
             raise ValidationFailed({f"filter.{key}": f"{value!r} is not one of "
                                                      f"{', '.join(allowed) or 'none'}."})

@@ -88,7 +88,7 @@ def _validate(
     form = list(allowed.values()) if ticket is None else [allowed[k] for k in raw if k in allowed]
 
     def choices(field: fieldset.Field):
-        return fieldset.allowed_choices(field, ttype, actor, customer, ticket)
+        return fieldset.allowed_choices(field, ttype, actor, customer, ticket, "check")
 
     loaded: dict[str, Any] = {}
     try:

@@ -147,10 +147,10 @@ def hookdesk_register_migrations():
 
 
 @hookimpl
-def hookdesk_field_choices(field, ticket_type, actor, customer, ticket):
+def hookdesk_field_choices(field, ticket_type, actor, customer, ticket, purpose):
     from plugins.warranty import rules
 
-    return rules.apartment_choices(field, actor, customer, ticket)
+    return rules.apartment_choices(field, actor, customer, ticket, purpose)
 
 
 @hookimpl
@@ -197,6 +197,36 @@ def hookdesk_register_trigger_conditions():
 
 @hookimpl
 def hookdesk_register_blueprints():
+    from plugins.warranty.admin import bp as admin_bp
     from plugins.warranty.views import bp
 
-    return [bp]
+    return [bp, admin_bp]
+
+
+@hookimpl
+def hookdesk_register_cli_commands():
+    from plugins.warranty.cli import group
+
+    return [group]
+
+
+@hookimpl
+def hookdesk_navigation_items(viewer):
+    from flask import url_for
+
+    return [d.NavItem("warranty.houses", N_("Houses"), url_for("warranty_admin.houses"),
+                      "agent", "warranty.manage", order=40)]
+
+
+@hookimpl
+def hookdesk_register_api_blueprints():
+    from plugins.warranty.api import blp
+
+    return [blp]
+
+
+@hookimpl
+def hookdesk_load_demo_data(ctx):
+    from plugins.warranty.demo import load
+
+    load(ctx)

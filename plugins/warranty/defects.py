@@ -63,21 +63,25 @@ def check(data: Any, prefix: str = "") -> dict[str, Any]:
     """One defect's data, validated; errors named ``<prefix><field>``."""
     if not isinstance(data, dict):
         raise ValidationFailed({prefix.rstrip(".") or "_schema": "Expected an object."})
+    problems: dict[str, list[str]] = {}
     try:
         loaded = DefectSchema().load(data)
     except SchemaError as exc:
-        raise ValidationFailed({f"{prefix}{k}": v for k, v in
-                                exc.normalized_messages().items()}) from exc
-    loaded["description"] = loaded["description"].strip()
-    problems: dict[str, str] = {}
-    if not loaded["description"]:
-        problems[f"{prefix}description"] = "Describe the defect."
-    if loaded["category"] not in {v for v, _ in _list_items(CATEGORY_LIST)}:
-        problems[f"{prefix}category"] = "Choose a category from the list."
-    if (loaded["x"] is None) != (loaded["y"] is None):
-        problems[f"{prefix}x"] = "A mark needs both x and y."
+        loaded = {}
+        for key, messages in exc.normalized_messages().items():
+            problems[f"{prefix}{key}"] = list(messages)
+    description = str(loaded.get("description", data.get("description")) or "").strip()
+    if not description and f"{prefix}description" not in problems:
+        problems[f"{prefix}description"] = ["Describe the defect."]
+    category = data.get("category")
+    if (isinstance(category, str) and category
+            and category not in {v for v, _ in _list_items(CATEGORY_LIST)}):
+        problems[f"{prefix}category"] = ["Choose a category from the list."]
+    if loaded and (loaded["x"] is None) != (loaded["y"] is None):
+        problems[f"{prefix}x"] = ["A mark needs both x and y."]
     if problems:
         raise ValidationFailed(problems)
+    loaded["description"] = description
     return loaded
 
 
@@ -169,6 +173,31 @@ def add(ticket: Ticket, data: dict[str, Any], photos: list[Any] | None = None,
              "description": defect.description[:200], "photos": len(photos),
              "marked": defect.marked},
             actor=actor, via=via)
+    return defect
+
+
+def add_photo(ticket: Ticket, defect: Defect, upload: Any, actor: User | None,
+                 via: str | None = "api") -> Defect:
+    """Add one photo to an existing defect: stored as an attachment of the claim and
+    tied to the defect, or nothing at all. The same rules as adding a defect with
+    photos (``add``): buyers on their open claims, agents with "work defects"."""
+    permissions.require_view(actor, ticket)
+    if defect.ticket_id != ticket.id:
+        raise NotFound("Defect not found.")
+    if not enabled():
+        raise ValidationFailed({"file": "Defects are switched off in this deployment."})
+    if actor is not None and not actor.is_customer:
+        permissions.require(actor, WORK)
+    elif ticket.is_closed:
+        raise ValidationFailed({"file": "The claim is closed: photos cannot be added."})
+    if len(defect.photos) >= MAX_PHOTOS:
+        raise ValidationFailed({"file": f"At most {MAX_PHOTOS} photos a defect."})
+    with unit_of_work():
+        attachment = attachments.attach(ticket, upload, actor=actor, via=via)
+        if attachment.content_type not in PHOTO_TYPES:
+            raise ValidationFailed({"file": "Photos must be images."})
+        defect.photos.append(DefectPhoto(attachment_id=attachment.id))
+        db.session.flush()
     return defect
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from flask import url_for
 
 from kernel import declarations as d
-from kernel import fieldset
+from kernel import fieldset, permissions
 from kernel.errors import ValidationFailed
 from kernel.models import Ticket, TicketType, User
 from plugins.warranty import defects
@@ -26,6 +26,8 @@ ROW = re.compile(r"^defects-(\d{1,3})-(category|description|x|y)$")
 def sections(ticket_type: TicketType, viewer: User) -> list[d.FormSection] | None:
     if not defects.enabled():
         return None
+    if not viewer.is_customer and not permissions.has(viewer, defects.WORK):
+        return None  # they could not save the defects: the claim is filed without them
     if not any(f.key == prop.APARTMENT_FIELD for f in fieldset.for_type(ticket_type, "agent")):
         return None
     return [d.FormSection(

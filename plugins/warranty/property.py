@@ -135,7 +135,10 @@ def claims_count(apartment: Apartment) -> int:
 
 
 def _unique_house_name(name: str, house: House | None = None) -> None:
-    clash = db.session.scalar(select(House).where(func.lower(House.name) == name.lower()))
+    # Compared in Python: SQLite's lower() folds only ASCII letters. Houses are few.
+    wanted = name.casefold()
+    clash = next((h for h in db.session.scalars(select(House)) if h.name.casefold() == wanted),
+                 None)
     if clash is not None and clash is not house:
         raise ValidationFailed({"name": "A house with this name already exists."})
 

@@ -39,16 +39,18 @@ def _owner(actor: User | None, customer: Customer | None, ticket: Ticket | None)
 
 
 def apartment_choices(field: Any, actor: User | None, customer: Customer | None,
-                      ticket: Ticket | None) -> list[tuple[str, str]] | None:
+                      ticket: Ticket | None, purpose: str = "offer"
+                      ) -> list[tuple[str, str]] | None:
     """W2/W3: a buyer picks only their own apartments, and with "restrict by
-    warranty" on, only those whose house is still under warranty. Agents filing
-    for nobody in particular see every apartment."""
+    warranty" on, is offered only those whose house is still under warranty (an
+    expired one sent anyway passes this check and is refused by ``validate_claim``
+    with the reason). Agents filing for nobody in particular see every apartment."""
     if field is None or getattr(field, "reference", None) != REFERENCE:
         return None
     owner = _owner(actor, customer, ticket)
     if owner is None and actor is not None and actor.is_customer:
         return []
-    found = prop.apartments_of(owner, active_only=prop.restricted())
+    found = prop.apartments_of(owner, active_only=prop.restricted() and purpose == "offer")
     choices = [(str(a.id), prop.label(a)) for a in found]
     if ticket is not None:  # the claim's own apartment stays valid on its card
         current = _apartment(ticket.values.get(prop.APARTMENT_FIELD))

@@ -154,30 +154,30 @@ def test_custom_field_values_of_the_wrong_kind_are_refused(app, agent, custom_fi
 
 
 def test_a_required_custom_field_is_enforced_on_create_and_update(app, agent):
-    fields.create_custom({"key": "apartment", "type": "text", "label": "Apartment",
+    fields.create_custom({"key": "flat_number", "type": "text", "label": "Flat number",
                           "required": True})
     with pytest.raises(ValidationFailed) as failed:
         tickets.create({"subject": "x"}, actor=agent)
-    assert failed.value.errors == {"apartment": ["This field is required."]}
-    ticket = tickets.create({"subject": "x", "apartment": "12"}, actor=agent)
+    assert failed.value.errors == {"flat_number": ["This field is required."]}
+    ticket = tickets.create({"subject": "x", "flat_number": "12"}, actor=agent)
     for emptied in ("", None, "  "):
         with pytest.raises(ValidationFailed) as failed:
-            tickets.update(ticket, {"apartment": emptied}, actor=agent)
-        assert failed.value.errors == {"apartment": ["This field is required."]}
+            tickets.update(ticket, {"flat_number": emptied}, actor=agent)
+        assert failed.value.errors == {"flat_number": ["This field is required."]}
     assert tickets.update(ticket, {"subject": "y"}, actor=agent)  # leaving it out is fine
-    assert reload(ticket).values == {"apartment": "12"}
+    assert reload(ticket).values == {"flat_number": "12"}
 
 
 def test_a_custom_field_for_one_type_is_unknown_to_the_others(app, agent):
-    workflow.create_type("claim", "Claim", "support", number_template="W-{seq}")
-    fields.create_custom({"key": "apartment", "type": "text", "label": "Apartment",
-                          "ticket_types": ["claim"]})
-    assert "apartment" in form(type_key="claim") and "apartment" not in form()
+    workflow.create_type("repair", "Repair", "support", number_template="W-{seq}")
+    fields.create_custom({"key": "flat_number", "type": "text", "label": "Flat number",
+                          "ticket_types": ["repair"]})
+    assert "flat_number" in form(type_key="repair") and "flat_number" not in form()
     with pytest.raises(ValidationFailed) as failed:
-        tickets.create({"subject": "x", "apartment": "12"}, actor=agent)
-    assert "Unknown field for type 'request'" in failed.value.errors["apartment"][0]
-    claim = tickets.create({"subject": "x", "apartment": "12"}, actor=agent, type="claim")
-    assert claim.values == {"apartment": "12"}
+        tickets.create({"subject": "x", "flat_number": "12"}, actor=agent)
+    assert "Unknown field for type 'request'" in failed.value.errors["flat_number"][0]
+    claim = tickets.create({"subject": "x", "flat_number": "12"}, actor=agent, type="repair")
+    assert claim.values == {"flat_number": "12"}
 
 
 def test_a_deactivated_custom_field_leaves_the_form_but_keeps_its_values(app, agent):

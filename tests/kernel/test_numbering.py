@@ -28,7 +28,7 @@ def at(year, month=6, day=15):
     ("template", "expected"),
     [
         ("W-{year}-{seq:05d}", ["W-2031-00001", "W-2031-00002"]),
-        ("{type}/{year}{month:02d}{day:02d}/{seq}", ["claim/20310307/1", "claim/20310307/2"]),
+        ("{type}/{year}{month:02d}{day:02d}/{seq}", ["repair/20310307/1", "repair/20310307/2"]),
         ("{seq}", ["1", "2"]),
         ("N{seq:x}-{year}", ["N1-2031", "N2-2031"]),
         ("{{{seq:>4}}}", ["{   1}", "{   2}"]),
@@ -37,20 +37,20 @@ def at(year, month=6, day=15):
 )
 def test_templates_render(app, agent, monkeypatch, template, expected):
     monkeypatch.setattr(tickets, "utcnow", at(2031, 3, 7))
-    workflow.create_type("claim", "Claim", "support", number_template=template)
-    made = [tickets.create({"subject": s}, actor=agent, type="claim").number for s in "ab"]
+    workflow.create_type("repair", "Repair", "support", number_template=template)
+    made = [tickets.create({"subject": s}, actor=agent, type="repair").number for s in "ab"]
     assert made == expected
 
 
 def test_types_count_separately_and_a_new_template_starts_its_own_count(app, agent):
-    workflow.create_type("claim", "Claim", "support", number_template="W-{year}-{seq:05d}")
+    workflow.create_type("repair", "Repair", "support", number_template="W-{year}-{seq:05d}")
     assert tickets.create({"subject": "a"}, actor=agent).number == f"REQ-{YEAR}-00001"
-    assert tickets.create({"subject": "b"}, actor=agent, type="claim").number == \
+    assert tickets.create({"subject": "b"}, actor=agent, type="repair").number == \
         f"W-{YEAR}-00001"
     assert tickets.create({"subject": "c"}, actor=agent).number == f"REQ-{YEAR}-00002"
-    workflow.set_number_template("claim", "C{seq:03d}")
-    assert tickets.create({"subject": "d"}, actor=agent, type="claim").number == "C001"
-    assert tickets.create({"subject": "e"}, actor=agent, type="claim").number == "C002"
+    workflow.set_number_template("repair", "C{seq:03d}")
+    assert tickets.create({"subject": "d"}, actor=agent, type="repair").number == "C001"
+    assert tickets.create({"subject": "e"}, actor=agent, type="repair").number == "C002"
 
 
 def test_a_yearly_template_restarts_every_year(app, agent, monkeypatch):
@@ -121,7 +121,7 @@ def test_numbers_are_unique_and_gap_free_under_concurrent_creation(app, agent):
 
 # -- properties of kernel.numbering ---------------------------------------------------
 
-VALUES = {"year": 2031, "month": 3, "day": 7, "type": "claim"}
+VALUES = {"year": 2031, "month": 3, "day": 7, "type": "repair"}
 VARIABLE_SPECS = {"year": ["", "04d", ">6"], "month": ["", "02d", "d"], "day": ["", "02d"],
                   "type": ["", ">8", "<3"]}
 SEQ_SPECS = ["", "d", "05d", "x", "X", "o", "b", ">8", "0>3", ",", "_", "+d", "#x"]

@@ -212,7 +212,8 @@ def test_upload_download_and_limits(client, agent_h, customer_h, other_customer)
 
 def test_meta_endpoints(client, agent_h, customer_h):
     types = client.get("/api/v1/ticket-types", headers=agent_h).json
-    assert [t["key"] for t in types] == ["request"] and types[0]["is_default"]
+    assert [t["key"] for t in types][0] == "request" and types[0]["is_default"]
+    assert all(not t["is_default"] for t in types[1:])
     pipelines = client.get("/api/v1/pipelines", headers=agent_h).json
     support = next(p for p in pipelines if p["key"] == "support")
     assert {"from": "new", "to": "in_progress"} in support["transitions"]

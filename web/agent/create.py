@@ -97,13 +97,14 @@ def new_ticket():
     linked = _linked(form) if request.method == "POST" else None
     matches: list[Customer] = []
     status = 200
+    if request.method == "POST" and request.form.get("action") != "lookup":
+        sections.parse()  # with the fields' own errors, all problems show at once
     if request.method == "POST" and form.validate():
         if request.form.get("action") == "lookup":
             matches = _matches(form.customer_phone.data or "")
             if not matches:
                 flash(_("No customer has this phone."), "info")
         else:
-            sections.parse()
             ticket = _create(form, ttype, linked, sections)
             if ticket is not None:
                 flash(_("Ticket %(number)s is created.", number=ticket.number), "success")

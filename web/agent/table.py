@@ -55,9 +55,10 @@ def read_filter(user) -> tuple[queries.TicketFilter, dict[str, str]]:
     if args.get("overdue") == "1":
         flt.overdue = True
         flt.state = "open"
-    for key in runtime.host().registry.ticket_filters:
-        if args.get(f"f.{key}"):
-            flt.extra[key] = args[f"f.{key}"]
+    for key, entry in runtime.host().registry.ticket_filters.items():
+        value = args.get(f"f.{key}")
+        if value and value in {str(v) for v, _label in entry.decl.choices()}:
+            flt.extra[key] = value
     flt.search = (args.get("q") or "").strip()[:200] or None
     flt.created_from = _date("created_from", errors)
     flt.created_to = _date("created_to", errors)
@@ -87,7 +88,8 @@ def plugin_filter_choices(chosen: TicketType | None) -> list[tuple[str, str, lis
         types = entry.decl.ticket_types
         if types and chosen is not None and chosen.key not in types:
             continue
-        found.append((key, entry.decl.label, list(entry.decl.choices())))
+        found.append((key, entry.decl.label,
+                      [(str(v), lbl) for v, lbl in entry.decl.choices()]))
     return found
 
 

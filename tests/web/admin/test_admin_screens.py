@@ -165,28 +165,28 @@ def test_a_good_numbering_template_numbers_the_next_ticket(admin_client):
 
 
 def test_a_type_is_edited_and_the_default_type_is_set(admin_client):
-    workflow.create_type("claim", "Claim", "support", "C-{seq}")
-    response = admin_client.post("/admin/types/claim", data={
+    workflow.create_type("repair", "Repair", "support", "C-{seq}")
+    response = admin_client.post("/admin/types/repair", data={
         "name": "Претензия", "initial_status": "waiting", "order": "5",
         "customer_can_create": ""})
     assert response.status_code == 303
-    row = reload_type("claim")
+    row = reload_type("repair")
     assert (row.name, row.initial_status.key, row.is_active, row.customer_can_create,
             row.order) == ("Претензия", "waiting", False, False, 5)
     with pytest.raises(Exception, match="Unknown ticket type"):
-        tickets.create({"subject": "x"}, type="claim")  # inactive: not offered any more
+        tickets.create({"subject": "x"}, type="repair")  # inactive: not offered any more
 
-    admin_client.post("/admin/types/claim", data={"name": "Претензия", "initial_status":
+    admin_client.post("/admin/types/repair", data={"name": "Претензия", "initial_status":
                                                   "waiting", "is_active": "y"})
-    assert admin_client.post("/admin/types/default", data={"key": "claim"}).status_code == 303
-    assert settings.get("kernel.default_ticket_type") == "claim"
-    assert tickets.create({"subject": "Без типа"}).type.key == "claim"
+    assert admin_client.post("/admin/types/default", data={"key": "repair"}).status_code == 303
+    assert settings.get("kernel.default_ticket_type") == "repair"
+    assert tickets.create({"subject": "Без типа"}).type.key == "repair"
     # The default type cannot be deactivated.
-    response = admin_client.post("/admin/types/claim", data={"name": "Претензия",
+    response = admin_client.post("/admin/types/repair", data={"name": "Претензия",
                                                              "initial_status": "waiting"})
     assert response.status_code == 422
     assert field_error(response.get_data(as_text=True), "is_active")
-    assert reload_type("claim").is_active is True
+    assert reload_type("repair").is_active is True
 
 
 def test_an_unknown_initial_status_is_refused(admin_client):
@@ -442,12 +442,12 @@ def test_plugins_are_listed_read_only(admin_client):
 
 
 def test_live_settings_are_saved_through_the_settings_service(admin_client):
-    workflow.create_type("claim", "Claim", "support", "C-{seq}")
+    workflow.create_type("repair", "Repair", "support", "C-{seq}")
     response = admin_client.post("/admin/settings", data={
-        "s_kernel__default_ticket_type": "claim"})
+        "s_kernel__default_ticket_type": "repair"})
     assert response.status_code == 303
-    assert settings.get("kernel.default_ticket_type") == "claim"
+    assert settings.get("kernel.default_ticket_type") == "repair"
     bad = admin_client.post("/admin/settings", data={"s_kernel__default_ticket_type": "nope"})
     assert bad.status_code == 422
     assert field_error(bad.get_data(as_text=True), "s_kernel__default_ticket_type")
-    assert settings.get("kernel.default_ticket_type") == "claim"
+    assert settings.get("kernel.default_ticket_type") == "repair"
