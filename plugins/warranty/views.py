@@ -26,10 +26,10 @@ bp = Blueprint("warranty", __name__, url_prefix="/warranty", template_folder="te
                static_folder="static", static_url_path="/static")
 
 STATUS_LABELS = {
-    "new": N_("New"),
+    "new": N_("Not started"),
     "in_progress": N_("In progress"),
     "fixed": N_("Fixed"),
-    "rejected": N_("Rejected"),
+    "rejected": N_("Declined"),
 }
 STATUS_TONES = {"new": "info", "in_progress": "warning", "fixed": "success",
                 "rejected": "neutral"}
