@@ -35,7 +35,7 @@ class Sizes:
                    list_rows=100_000, list_repeats=21)
 
 
-def make_app(root: str, name: str):
+def make_app(root: str, name: str, plugins: tuple[str, ...] = PLUGINS):
     """A migrated, synced Hookdesk app on its own SQLite file under ``root/name``.
 
     ``kernel.testing.build_app`` keeps a migrated template next to the folder, so
@@ -44,7 +44,7 @@ def make_app(root: str, name: str):
 
     folder = os.path.join(root, name)
     os.makedirs(folder, exist_ok=True)
-    return build_app(folder, plugins=PLUGINS)
+    return build_app(folder, plugins=plugins)
 
 
 @contextmanager

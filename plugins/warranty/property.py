@@ -17,7 +17,7 @@ from kernel import permissions
 from kernel.db import db, get_by_id
 from kernel.errors import NotFound, ValidationFailed
 from kernel.models import Customer, Ticket, User
-from kernel.services import attachments
+from kernel.services import attachments, audit
 from kernel.services import settings as settings_service
 from kernel.services.audit import audited
 from kernel.services.uow import unit_of_work
@@ -207,6 +207,65 @@ def create_apartment(data: dict[str, Any], actor: User | None = None) -> Apartme
         db.session.add(apartment)
         db.session.flush()
     return apartment
+
+
+def create_apartments(house: House, items: list[dict[str, Any]],
+                      actor: User | None = None) -> list[Apartment]:
+    """Many new apartments of one house at once (the CSV import), checked as
+    ``create_apartment`` checks one: errors are named ``<index>.<field>``, and a
+    number the house already has, or that repeats in ``items``, is refused. One
+    audit row for the batch instead of one per apartment, and one flush."""
+    permissions.require(actor, MANAGE)
+    taken = set(db.session.scalars(select(Apartment.number)
+                                   .where(Apartment.house_id == house.id)))
+    problems: dict[str, list[str]] = {}
+    rows: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            values = _load(ApartmentSchema(), {**item, "house_id": house.id})
+        except ValidationFailed as exc:
+            for key, messages in exc.errors.items():
+                problems[f"{index}.{key}"] = messages
+            continue
+        if values["number"] in taken:
+            problems[f"{index}.number"] = [
+                "This house already has an apartment with this number."]
+            continue
+        taken.add(values["number"])
+        rows.append(values)
+    if problems:
+        raise ValidationFailed(problems)
+    with unit_of_work():
+        created = [Apartment(**values) for values in rows]
+        db.session.add_all(created)
+        db.session.flush()
+        audit.record("warranty.apartments_create", house.name,
+                     {"house": house.id, "count": len(created),
+                      "numbers": [a.number for a in created[:100]]}, actor)
+    return created
+
+
+def add_owners(pairs: list[tuple[Apartment, int]], actor: User | None = None) -> int:
+    """Link many (apartment, customer id) pairs (the CSV import); pairs already
+    linked are skipped. Returns how many were added. One audit row for the batch."""
+    permissions.require(actor, MANAGE)
+    wanted = {(a.id, c) for a, c in pairs}
+    if not wanted:
+        return 0
+    ids = {c for _a, c in wanted}
+    known = set(db.session.scalars(select(Customer.id).where(Customer.id.in_(ids))))
+    missing = sorted(ids - known)
+    if missing:
+        raise ValidationFailed({"customer_id": f"No such customer: {missing[0]}."})
+    have = {(a, c) for a, c in db.session.execute(
+        select(Ownership.apartment_id, Ownership.customer_id)
+        .where(Ownership.apartment_id.in_({a for a, _c in wanted})))}
+    new = sorted(wanted - have)
+    with unit_of_work():
+        db.session.add_all([Ownership(apartment_id=a, customer_id=c) for a, c in new])
+        db.session.flush()
+        audit.record("warranty.owners_add", "", {"count": len(new)}, actor)
+    return len(new)
 
 
 @audited("warranty.apartment_update")

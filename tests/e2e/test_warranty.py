@@ -101,3 +101,41 @@ def test_a_buyer_marks_two_defects_on_the_plan_and_an_agent_works_them(page, liv
     page.locator('[data-panel="warranty.defects"]').evaluate(
         "el => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 76)")
     shot(page, "warranty-claim-card", top=False)
+
+
+def test_an_administrator_adds_a_house_an_apartment_its_plan_and_its_owner(
+        page, live_server, shot, tmp_path):
+    live = live_server
+    live.user("admin@example.com", "admin-pass-1", name="Анна Админова", role="admin")
+    buyer_id = live.user("buyer@example.com", "buyer-pass-1", name="Ирина Соколова")
+    plan_file = tmp_path / "plan.png"
+    plan_file.write_bytes(plans.draw_plan(plans.ONE_ROOM))
+    log_in(page, "admin@example.com", "admin-pass-1")
+    page.goto("/admin/warranty")
+    page.fill("#name", "ЖК «Северный парк», корпус 1")
+    page.fill("#address", "Санкт-Петербург, ул. Шостаковича, 8")
+    page.fill("#warranty_until", (date.today() + timedelta(days=700)).isoformat())
+    page.locator("main form button[type=submit]").last.click()
+    page.wait_for_url("**/admin/warranty/houses/*")
+    page.fill("#new-apartment [name=number]", "41")
+    page.fill("#new-apartment [name=floor]", "6")
+    page.locator("#new-apartment button[type=submit]").click()
+    page.wait_for_url("**/admin/warranty/apartments/*")
+    page.set_input_files("#plan input[type=file]", str(plan_file))
+    page.locator("#plan form[enctype='multipart/form-data'] button[type=submit]").click()
+    page.wait_for_url("**/admin/warranty/apartments/*")
+    assert page.locator("img[src*='/plan']").count() == 1
+    with live.db():
+        from kernel.models import User
+
+        customer_id = db.session.get(User, buyer_id).customer_id
+    page.fill("#q", str(customer_id))  # found by the customer's number
+    page.locator("form[role=search] button[type=submit]").click()
+    page.wait_for_load_state()
+    page.locator("form[action$='/owners'] button[type=submit]").first.click()
+    page.wait_for_load_state()
+    assert "Ирина Соколова" in page.locator("#owners").inner_text()
+    shot(page, "warranty-admin-apartment", full_page=False)
+    page.goto("/admin/warranty")
+    assert "Северный парк" in page.inner_text("main")
+    shot(page, "warranty-admin-houses")

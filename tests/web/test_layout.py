@@ -38,7 +38,8 @@ def test_agents_and_customers_get_their_own_menus(client, agent, admin, customer
         "Заявки", "Воронка", "Уведомления"]
     login(client, admin)
     html = client.get("/status").get_data(as_text=True)
-    assert nav_links(html) == ["Заявки", "Воронка", "Администрирование", "Уведомления",
+    # "Дома" (houses) is the warranty plugin's entry, for holders of warranty.manage.
+    assert nav_links(html) == ["Заявки", "Воронка", "Дома", "Администрирование", "Уведомления",
                                "Система"]
     assert "/api/v1/docs" in html
     assert "Hookdesk 0.1.0, включено" in html  # the system page, in Russian
@@ -68,10 +69,10 @@ class Navigation:
     @hookimpl
     def hookdesk_navigation_items(self, viewer):
         return [
-            d.NavItem("probe.houses", "Houses", "/probe/houses", "agent", order=20),
+            d.NavItem("probe.houses", "Probe houses", "/probe/houses", "agent", order=20),
             d.NavItem("probe.reports", "Reports", "/probe/reports", "agent", "probe.reports",
                       order=30),
-            d.NavItem("probe.flats", "Apartments", "/probe/flats", "customer", order=5),
+            d.NavItem("probe.flats", "Probe flats", "/probe/flats", "customer", order=5),
         ]
 
     @hookimpl
@@ -100,15 +101,15 @@ def test_plugins_add_menu_entries_filtered_by_kind_and_permission(tmp_path):
         client = app.test_client()
         login(client, agent)
         page = client.get("/probe/houses").get_data(as_text=True)
-        assert nav_links(page) == ["Заявки", "Воронка", "Houses"]
+        assert nav_links(page) == ["Заявки", "Воронка", "Probe houses"]
         assert '<p id="who">a@test.example</p>' in page
         assert 'href="/probe/houses" class="is-active"' in page
         login(client, admin)
         assert nav_links(client.get("/agent/").get_data(as_text=True)) == [
-            "Заявки", "Воронка", "Houses", "Reports", "Администрирование", "Система"]
+            "Заявки", "Воронка", "Probe houses", "Reports", "Администрирование", "Система"]
         login(client, buyer)
         assert nav_links(client.get("/portal/").get_data(as_text=True)) == [
-            "Apartments", "Мои заявки"]
+            "Probe flats", "Мои заявки"]
         anonymous = app.test_client().get("/probe/houses").get_data(as_text=True)
         assert '<p id="who">nobody</p>' in anonymous
         db.session.remove()
