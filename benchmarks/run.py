@@ -15,7 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true",
                         help="smaller sizes (1,000 creates, 10,000-row list) for a smoke run")
-    parser.add_argument("--only", choices=("create", "list", "automation", "import"), action="append",
+    parser.add_argument("--only", choices=("create", "list", "automation", "import"),
+                        action="append",
                         help="run only this benchmark (repeatable)")
     parser.add_argument("--profile", action="store_true",
                         help="also print a cProfile of 500 service creates")

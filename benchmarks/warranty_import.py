@@ -19,7 +19,6 @@ from datetime import date
 
 from benchmarks.common import app_context, make_app, ratio, seconds, table, title
 
-
 WITH_WARRANTY = ("helpdesk", "warranty")
 
 
