@@ -13,7 +13,8 @@ Who sees what, the same as on the pages:
   claim is 404); moving a defect to another status needs "work defects".
 
 Claims themselves are kernel tickets: ``POST /api/v1/tickets`` with
-``{"type": "claim", "values": {"apartment": ..., "claim_category": ...}}``.
+``{"type": "claim", "values": {"apartment": ..., "claim_category": ...}}``, or
+``POST /api/v1/warranty/claims`` with the values and the defects at once.
 Every change goes through ``plugins.warranty.property`` and
 ``plugins.warranty.defects``, which validate it and write the audit trail."""
 
@@ -32,7 +33,8 @@ from kernel.db import db, get_by_id
 from kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from kernel.models import Customer, Ticket, User
 from kernel.services import tickets
-from plugins.warranty import defects
+from kernel.services.uow import unit_of_work
+from plugins.warranty import CLAIM_TYPE, defects
 from plugins.warranty import property as prop
 from plugins.warranty.models import (
     DEFECT_STATUSES,
@@ -41,7 +43,9 @@ from plugins.warranty.models import (
     House,
     Ownership,
 )
+from web.api import serialize
 from web.api.auth import current_user, require_token
+from web.api.schemas import TicketOut
 
 blp = Blueprint("api_warranty", __name__, url_prefix="/warranty",
                 description="Warranty: houses, apartments with floor plans and owners, a "
@@ -167,6 +171,20 @@ class DefectList(Schema):
     done = fields.Integer(required=True, metadata={"description": "Fixed or rejected."})
     total = fields.Integer(required=True)
     items = fields.List(fields.Nested(DefectOut), required=True)
+
+
+class ClaimIn(Schema):
+    values = fields.Dict(keys=fields.String(), load_default=dict,
+                         metadata={"description": "The claim's field values, as for POST "
+                                                  "/tickets: apartment, claim_category, "
+                                                  "subject, ..."})
+    defects = fields.List(fields.Nested(DefectIn), load_default=list,
+                          validate=validate.Length(max=defects.MAX_DEFECTS))
+
+
+class ClaimOut(Schema):
+    ticket = fields.Nested(TicketOut, required=True)
+    defects = fields.List(fields.Nested(DefectOut), required=True)
 
 
 # -- who may see what -----------------------------------------------------------------
@@ -473,6 +491,28 @@ class MyApartments(MethodView):
 
 def _claim(ref: str) -> Ticket:
     return tickets.get(ref, current_user())
+
+
+@blp.route("/claims")
+class Claims(MethodView):
+    @blp.arguments(ClaimIn)
+    @blp.response(201, ClaimOut)
+    @require_token
+    def post(self, data):
+        """File a claim with its defects in one transaction: a refused defect
+        (``defects.<n>.<field>``) or value (``values.<field>``) writes nothing."""
+        user = current_user()
+        with unit_of_work():
+            try:
+                ticket = tickets.create(data["values"], actor=user, type=CLAIM_TYPE)
+            except ValidationFailed as exc:
+                raise ValidationFailed({k if k in ("type", "_schema") else f"values.{k}": v
+                                        for k, v in exc.errors.items()}) from exc
+            found = [defects.add(ticket, item, actor=user, via="api",
+                                 prefix=f"defects.{n}.")
+                     for n, item in enumerate(data["defects"])]
+        return {"ticket": serialize.ticket(ticket, user),
+                "defects": [_defect_out(df, user) for df in found]}
 
 
 @blp.route("/claims/<ref>/defects")

@@ -615,3 +615,40 @@ def test_ticket_filters_and_filtering_by_defect_category(client, buyer_h, agent_
             "warranty.house"} <= set(declared)
     assert "leak" in {c["value"] for c in declared["warranty.defect_category"]["choices"]}
     assert declared["warranty.defect_category"]["ticket_types"] == ["claim"]
+
+
+# -- a claim with its defects in one call ------------------------------------------------
+
+
+def test_a_claim_and_its_defects_are_filed_in_one_call(client, estate, buyer_h):
+    from kernel.models import Ticket
+    from plugins.warranty.models import Defect
+
+    body = {"values": {"apartment": estate.flat.id, "claim_category": "plumbing",
+                       "subject": "Протечки после заселения"},
+            "defects": [{"category": "leak", "description": "Под ванной", "x": 0.2, "y": 0.3},
+                        {"category": "crack", "description": "Над дверью"}]}
+    response = client.post(f"{API}/claims", headers=buyer_h, json=body)
+    assert response.status_code == 201, response.json
+    assert response.json["ticket"]["number"].startswith("W-")
+    assert [(d["position"], d["category"], d["x"]) for d in response.json["defects"]] == [
+        (1, "leak", 0.2), (2, "crack", None)]
+    # The second defect is refused by the service after the claim and the first
+    # defect were written: all of it is rolled back.
+    bad = {**body, "defects": [body["defects"][0], {"category": "nope", "description": "x"}]}
+    response = client.post(f"{API}/claims", headers=buyer_h, json=bad)
+    assert response.status_code == 422 and "defects.1.category" in response.json["errors"]
+    empty = {**body, "defects": [{"category": "leak", "description": ""}]}
+    response = client.post(f"{API}/claims", headers=buyer_h, json=empty)
+    assert response.status_code == 422 and "defects.0.description" in response.json["errors"]
+    marked_without_plan = {"values": {**body["values"], "apartment": estate.old_flat.id},
+                           "defects": [{"category": "leak", "description": "x",
+                                        "x": 0.5, "y": 0.5}]}
+    response = client.post(f"{API}/claims", headers=buyer_h, json=marked_without_plan)
+    assert response.status_code == 422 and "defects.0.x" in response.json["errors"]
+    foreign = {"values": {**body["values"], "apartment": estate.other_flat.id}}
+    response = client.post(f"{API}/claims", headers=buyer_h, json=foreign)
+    assert response.status_code == 422 and "values.apartment" in response.json["errors"]
+    assert db.session.scalar(db.select(db.func.count()).select_from(Ticket)) == 1
+    assert db.session.scalar(db.select(db.func.count()).select_from(Defect)) == 2
+    assert client.post(f"{API}/claims", json=body).status_code == 401
