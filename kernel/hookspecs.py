@@ -424,6 +424,17 @@ def hookdesk_register_jobs() -> list[d.JobDecl]:
     """
 
 
+@hookspec
+def hookdesk_blob_references() -> list[str] | None:
+    """Files a plugin keeps in the kernel's content-addressed store (floor plans).
+
+    Called: by ``hookdesk attachments gc`` before it deletes stored files that
+    nothing refers to. Receives: nothing. Returns: the sha256 digests this plugin
+    still refers to (besides ticket attachments, which the kernel knows), or None.
+    Combine: all collected; a file any plugin names is kept.
+    """
+
+
 # ---------------------------------------------------------------------------
 # REST API
 # ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -72,3 +73,16 @@ class BlobStore:
 
     def exists(self, sha256: str) -> bool:
         return os.path.exists(self.path(sha256))
+
+    def walk(self) -> Iterator[tuple[str | None, str]]:
+        """``(sha256, path)`` of every stored blob, and ``(None, path)`` of every
+        temporary file a crashed upload left behind."""
+        if not os.path.isdir(self.root):
+            return
+        for folder, _dirs, files in os.walk(self.root):
+            for name in files:
+                path = os.path.join(folder, name)
+                if name.startswith(".upload-"):
+                    yield None, path
+                elif len(name) == 64 and all(c in "0123456789abcdef" for c in name):
+                    yield name, path

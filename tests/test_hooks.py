@@ -12,6 +12,7 @@ import inspect
 import sys
 import textwrap
 from contextlib import contextmanager
+from datetime import timedelta
 
 import click
 import pluggy
@@ -1206,6 +1207,52 @@ def test_results_do_not_depend_on_load_order():
 # ---------------------------------------------------------------------------
 # Meta
 # ---------------------------------------------------------------------------
+
+
+class KeepsAFile:
+    digest = ""
+
+    @hookimpl
+    def hookdesk_blob_references(self):
+        return [self.digest]
+
+
+def test_hookdesk_blob_references(tmp_path):
+    import io
+    import os
+    import time
+
+    from kernel.services import attachments
+
+    probe = KeepsAFile()
+    with probe_app(tmp_path, {"probe": probe}) as app:
+        store = attachments.store()
+        ticket = tickets.create({"subject": "Files"})
+        attached = attachments.attach(ticket, io.BytesIO(b"attached"), filename="a.txt")
+        probe.digest = store.put(io.BytesIO(b"a floor plan")).sha256
+        orphan = store.put(io.BytesIO(b"nobody refers to me")).sha256
+        young = store.put(io.BytesIO(b"an upload still in flight")).sha256
+        leftover = os.path.join(store.root, ".upload-crashed")
+        with open(leftover, "wb") as fh:
+            fh.write(b"half")
+        old = time.time() - 3 * 24 * 3600
+        for path in (store.path(attached.sha256), store.path(probe.digest), store.path(orphan),
+                     leftover):
+            os.utime(path, (old, old))
+
+        looked = attachments.collect_garbage(dry_run=True)
+        assert (looked.removed, looked.kept, looked.young) == (2, 2, 1)
+        assert store.exists(orphan) and os.path.exists(leftover)
+
+        result = app.test_cli_runner().invoke(args=["attachments", "gc"])
+        assert result.exit_code == 0, result.output
+        assert "2 file(s)" in result.output
+        assert not store.exists(orphan) and not os.path.exists(leftover)
+        assert store.exists(attached.sha256) and store.exists(probe.digest)
+        assert store.exists(young)  # newer than the grace period
+        probe.digest = ""  # the plugin lets go of its file: the next clean-up takes it
+        attachments.collect_garbage(timedelta(0))
+        assert not store.exists(young) and store.exists(attached.sha256)
 
 
 def test_every_hook_has_a_test():

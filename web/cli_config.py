@@ -1,5 +1,6 @@
 """Configuration from the command line, for integrators without the admin UI
-at hand (scripts, provisioning): fields, ticket types, numbering, settings.
+at hand (scripts, provisioning): fields, ticket types, numbering, settings, and
+the clean-up of stored files.
 
 Every command goes through the same services as the admin screens.
 """
@@ -201,4 +202,28 @@ def settings_set(key, value):
     click.echo(f"{key} = {json.dumps(parsed, ensure_ascii=False)}")
 
 
-COMMANDS = [fields_group, types_group, settings_group]
+@click.group("attachments")
+def attachments_group():
+    """Stored files (attachments, plugins' files such as floor plans)."""
+
+
+@attachments_group.command("gc")
+@click.option("--older-than", "hours", type=click.FloatRange(min=0), default=24.0,
+              show_default=True, help="Only files untouched for this many hours.")
+@click.option("--dry-run", is_flag=True, help="List what would go; delete nothing.")
+@with_appcontext
+def attachments_gc(hours, dry_run):
+    """Delete stored files that no attachment and no plugin refers to any more."""
+    from datetime import timedelta
+
+    from kernel.services import attachments
+
+    found = attachments.collect_garbage(timedelta(hours=hours), dry_run=dry_run)
+    for path in found.paths:
+        click.echo(("would remove " if dry_run else "removed ") + path)
+    verb = "would free" if dry_run else "freed"
+    click.echo(f"{found.removed} file(s), {verb} {found.freed_bytes:,} bytes; kept "
+               f"{found.kept} in use and {found.young} newer than {hours:g} h.")
+
+
+COMMANDS = [fields_group, types_group, settings_group, attachments_group]

@@ -3,8 +3,12 @@ served only to those allowed to see the ticket."""
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import os
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, BinaryIO
 
 from kernel import permissions, runtime, signals
@@ -144,3 +148,47 @@ def for_ticket(ticket: Ticket, viewer: User | None) -> list[Attachment]:
     if viewer is not None and not permissions.has(viewer, "tickets.note"):
         query = query.where(Attachment.internal.is_(False))
     return list(db.session.scalars(query.order_by(Attachment.id)))
+
+
+@dataclass
+class Garbage:
+    """What ``collect_garbage`` found (and, unless a dry run, removed)."""
+
+    kept: int = 0
+    removed: int = 0
+    freed_bytes: int = 0
+    young: int = 0  # unreferenced but newer than the grace period: kept for now
+    paths: list[str] = field(default_factory=list)
+
+
+def collect_garbage(older_than: timedelta = timedelta(hours=24),
+                    dry_run: bool = False) -> Garbage:
+    """Delete stored files no attachment and no plugin refers to any more (a
+    removed attachment, a replaced floor plan) and temporary files of crashed
+    uploads. A file is written before the transaction that refers to it commits,
+    and storing equal bytes again renews its time, so only files untouched for
+    ``older_than`` go: an upload in flight is never taken."""
+    referenced = set(db.session.scalars(db.select(Attachment.sha256).distinct()))
+    for _plugin, digests in runtime.host().collect("hookdesk_blob_references"):
+        referenced.update(str(d) for d in digests)
+    db.session.rollback()  # no transaction stays open while the disk is walked
+    cutoff = time.time() - older_than.total_seconds()
+    found = Garbage()
+    for sha, path in store().walk():
+        if sha is not None and sha in referenced:
+            found.kept += 1
+            continue
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            continue
+        if stat.st_mtime > cutoff:
+            found.young += 1
+            continue
+        found.paths.append(path)
+        found.removed += 1
+        found.freed_bytes += stat.st_size
+        if not dry_run:
+            with contextlib.suppress(FileNotFoundError):  # another gc was quicker
+                os.unlink(path)
+    return found

@@ -230,3 +230,15 @@ def hookdesk_load_demo_data(ctx):
     from plugins.warranty.demo import load
 
     load(ctx)
+
+
+@hookimpl
+def hookdesk_blob_references():
+    """Floor plans live in the kernel's file store: keep them from its clean-up."""
+    from sqlalchemy import select
+
+    from kernel.db import db
+    from plugins.warranty.models import Apartment
+
+    return list(db.session.scalars(select(Apartment.plan_sha256).distinct()
+                                   .where(Apartment.plan_sha256.is_not(None))))

@@ -269,3 +269,22 @@ def test_a_buyer_adds_a_defect_from_the_card_and_another_buyer_cannot(client, ap
         "category": "door", "description": "x"}).status_code == 404
     assert other.get(f"/portal/tickets/{ticket.id}").status_code == 404
     assert len(defects.for_ticket(ticket)) == 1
+
+
+def test_a_replaced_plan_is_cleaned_up_and_the_current_one_kept(estate):
+    import os
+    from datetime import timedelta
+
+    from kernel.services import attachments
+    from plugins.warranty import property as prop
+
+    first = estate.flat.plan_sha256
+    prop.set_plan(estate.flat, io.BytesIO(png_bytes(500, 400, "ivory")))
+    second = estate.flat.plan_sha256
+    assert first != second
+    store = attachments.store()
+    old = os.path.getmtime(store.path(first)) - 3 * 24 * 3600
+    for digest in (first, second):
+        os.utime(store.path(digest), (old, old))
+    attachments.collect_garbage(timedelta(hours=24))
+    assert not store.exists(first) and store.exists(second)
