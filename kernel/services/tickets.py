@@ -7,6 +7,7 @@ announces what happened through signals after commit.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -70,8 +71,11 @@ def _validate(
     actor: User | None,
     customer: Customer | None,
     ticket: Ticket | None,
+    uploading: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """Raw input -> python values for the fields given; raises ``ValidationFailed``."""
+    """Raw input -> python values for the fields given; raises ``ValidationFailed``.
+    ``uploading``: ``file`` fields whose upload comes with the new ticket (a
+    required one is then satisfied; the file is attached once the ticket exists)."""
     if not isinstance(raw, dict):
         raise ValidationFailed({"_schema": "Expected an object of field values."})
     audience = "customer" if actor is not None and actor.is_customer else "agent"
@@ -86,6 +90,14 @@ def _validate(
     # Creating checks every field of the form (required ones too); updating only
     # the fields given.
     form = list(allowed.values()) if ticket is None else [allowed[k] for k in raw if k in allowed]
+    for key in sorted(uploading):
+        if key not in known or known[key].type != "file":
+            errors.setdefault(key, []).append("Not a file field of this type.")
+        elif key not in allowed:
+            errors.setdefault(key, []).append("Customers cannot set this field.")
+        elif key in raw:
+            errors.setdefault(key, []).append("Give either a file or an attachment id.")
+    form = [dataclasses.replace(f, required=False) if f.key in uploading else f for f in form]
 
     def choices(field: fieldset.Field):
         return fieldset.allowed_choices(field, ttype, actor, customer, ticket, "check")
@@ -188,13 +200,16 @@ def create(
     type: str | None = None,
     via: str | None = None,
     files: list[Any] | None = None,
+    field_files: Mapping[str, Any] | None = None,
 ) -> Ticket:
     """Create a ticket of ``type`` (default type if None) from raw field values.
 
     A customer actor creates for their own customer (a ``customer`` value is
     refused). Raises ``ValidationFailed`` naming each bad field; nothing is
     written then. ``files``: uploads (``.stream``/``.read``, ``.filename``)
-    attached in the same transaction."""
+    attached in the same transaction; ``field_files``: uploads for ``file``
+    fields by key — attached, and the fields set to them, in the same transaction
+    (so a required file field can be filled when the ticket is created)."""
     permissions.require(actor, "tickets.create")
     ttype = ticket_type(type)
     if actor is not None and actor.is_customer and not ttype.customer_can_create:
@@ -202,7 +217,8 @@ def create(
     raw = _raw(values)
     customer = _customer_for(raw, actor)
     raw = _classify(ttype, raw, customer, actor)
-    loaded = _validate(ttype, raw, actor, customer, None)
+    field_files = dict(field_files or {})
+    loaded = _validate(ttype, raw, actor, customer, None, frozenset(field_files))
     if actor is not None and actor.is_customer:
         loaded["customer"] = actor.customer_id
     elif actor is not None and actor.is_agent and "assignee" not in raw:
@@ -253,11 +269,19 @@ def create(
         }
         event = history.record(ticket, "created", data, actor=actor, via=via)
         after_commit(signals.ticket_created, SENDER, ticket=ticket, event=event, actor=actor)
-        if files:
+        if files or field_files:
             from kernel.services import attachments
 
-            for upload in files:
+            for upload in files or []:
                 attachments.attach(ticket, upload, actor=actor, via=via)
+            for key, upload in sorted(field_files.items()):
+                try:
+                    attachment = attachments.attach(ticket, upload, actor=actor, via=via)
+                except ValidationFailed as exc:  # named after the field, not "file"
+                    raise exc.__class__({key: [m for ms in exc.errors.values()
+                                                for m in ms]}) from exc
+                _apply(ticket, {key: attachment.id}, fields)
+            _flush(ticket)
     return ticket
 
 

@@ -153,7 +153,7 @@ def _create(form, ttype: TicketType, linked: Customer | None, sections: form_sec
             elif linked is not None:
                 values["customer"] = linked.id
             ticket = tickets.create(values, actor=user, type=ttype.key,
-                                    files=list(form.uploads().values()))
+                                    field_files=form.uploads())
             if sections.failed:  # roll back: the sections' own errors are shown
                 raise ValidationFailed({})
             sections.save(ticket, user)

@@ -135,13 +135,10 @@ def _create(form: NewTicketForm, ttype: TicketType, user: User,
             sections: form_sections.Sections) -> Ticket:
     """The ticket, its files, files of ``file`` fields and the plugins' form
     sections, in one transaction."""
-    field_files = form.uploads()
     with unit_of_work():
         ticket = tickets.create(form.ticket_values(), actor=user, type=ttype.key,
-                                files=chosen_files(form.portal_files))
-        for key, upload in field_files.items():
-            attachment = attachments.attach(ticket, upload, actor=user)
-            tickets.update(ticket, {key: attachment.id}, actor=user)
+                                files=chosen_files(form.portal_files),
+                                field_files=form.uploads())
         if sections.failed:  # roll back: the sections' own errors are shown
             raise ValidationFailed({})
         sections.save(ticket, user)

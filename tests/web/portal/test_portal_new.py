@@ -154,3 +154,18 @@ def test_a_custom_file_field_and_a_custom_text_field_reach_the_card(client, cust
     assert ticket.value("floor_plan") == plan.id and ticket.value("apartment") == "Flat 12"
     card = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Floor plan" in card and f'href="/files/{plan.id}"' in card and "Flat 12" in card
+
+
+def test_a_required_file_field_is_filled_in_the_form(client, customer):
+    fields_service.create_custom({"key": "floor_plan", "type": "file", "label": "Floor plan",
+                                  "required": True, "editable_by_customer": True,
+                                  "shown_to_customer": True, "order": 38})
+    refused = client.post("/portal/new", data={"subject": "Crack"})
+    assert refused.status_code == 422
+    assert "field-error" in field_block(refused.get_data(as_text=True), "floor_plan")
+    assert db.session.scalar(db.select(db.func.count(Ticket.id))) == 0
+    response = client.post("/portal/new", data={
+        "subject": "Crack", "floor_plan": (io.BytesIO(b"PNG plan"), "plan.png")})
+    assert response.status_code == 303
+    ticket = db.session.scalar(db.select(Ticket))
+    assert db.session.get(Attachment, ticket.value("floor_plan")).filename == "plan.png"
