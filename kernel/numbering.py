@@ -5,7 +5,9 @@ in 2026 counts under ``"W-{year}-{seq:05d}|W-2026-"``), so a yearly template
 restarts every year. The counter row is incremented with ``UPDATE ... RETURNING``
 in the transaction that creates the ticket: concurrent creators queue on the
 row lock (PostgreSQL) or the write lock (SQLite), and a rolled-back creation
-gives its number back — numbers are unique and gap-free.
+gives its number back — numbers are unique and gap-free. Templates whose
+variables run into each other without a fixed width (``{month}{seq}``) are
+refused, and a number another type's template already printed is skipped.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import string
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from kernel.db import db
-from kernel.models import NumberCounter
+from kernel.models import NumberCounter, Ticket
 
 _DIALECT_INSERTS = {"sqlite": sqlite_insert, "postgresql": pg_insert}
 NUMBER_LENGTH = 64  # tickets.number
@@ -70,6 +72,14 @@ def validate(template: str, extra_variables: tuple[str, ...] = ()) -> None:
                 f"Template {template!r}: {{seq:{spec}}} must print a whole number "
                 f"(format d, x, X, o or b, e.g. {{seq:05d}}) so every ticket gets its own."
             )
+    for (_lit, name, spec), (lit_after, following, _spec) in zip(parts, parts[1:], strict=False):
+        if name is not None and following is not None and not lit_after \
+                and not _fixed_width(name, spec):
+            # {month}{seq}: January's 11th and November's 1st would both print "111".
+            raise TemplateError(
+                f"Template {template!r}: {{{name}}} runs into {{{following}}}; put a "
+                f"separator between them or give {{{name}}} a fixed width, e.g. "
+                f"{{{name}:02d}}.")
     try:
         render(template, {k: _sample(k) for k in allowed}, 1)
         # The longest number it may print (a long type key, a billion tickets)
@@ -80,6 +90,15 @@ def validate(template: str, extra_variables: tuple[str, ...] = ()) -> None:
         raise TemplateError(f"Template {template!r}: {exc}.") from exc
     if len(longest) > NUMBER_LENGTH:
         raise TemplateError(LONG_NUMBERS)
+
+
+def _fixed_width(name: str, spec: str | None) -> bool:
+    """Whether a placeholder always prints the same number of characters: the year,
+    or a number zero-padded to a width (``{month:02d}``, ``{seq:05d}``)."""
+    if name == "year" and not spec:
+        return True
+    return bool(spec) and len(spec) >= 2 and spec[0] == "0" and spec[1:].rstrip(
+        SEQ_FORMATS).isdigit()
 
 
 def _sample(name: str) -> Any:
@@ -132,4 +151,10 @@ def next_number(template: str, variables: dict[str, Any]) -> str:
             seq = 1
         if seq is None:
             seq = session.execute(bump).scalar_one()
-    return render(template, variables, seq)
+    number = render(template, variables, seq)
+    # Another type's template may print the same text ("{seq}" and "{seq:d}"): such
+    # a number is skipped, never handed out twice.
+    while session.execute(select(Ticket.id).where(Ticket.number == number)).first():
+        seq = session.execute(bump).scalar_one()
+        number = render(template, variables, seq)
+    return number

@@ -256,6 +256,9 @@ MESSAGE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
      N_("The template %(t)s is malformed: check the braces { }.")),
     (re.compile(r"^Template '(?P<t>.*)': \{seq:.*\} must print a whole number.*$"),
      N_("The template %(t)s: {seq} must print a whole number, e.g. {seq:05d}.")),
+    (re.compile(r"^Template '(?P<t>.*)': \{(?P<a>\w+)\} runs into \{(?P<b>\w+)\}.*$"),
+     N_("The template %(t)s: {%(a)s} runs into {%(b)s}; put a separator between them "
+        "or give {%(a)s} a fixed width, e.g. {%(a)s:02d}.")),
     (re.compile(r"^Template '(?P<t>.*)': .*$"),
      N_("The template %(t)s cannot be used.")),
     (re.compile(r"^Unknown status '(?P<s>.*)' in '(?P<p>.*)'\.$"),

@@ -2,6 +2,7 @@
 rendered prefix (e.g. every year), unique and gap-free even when many people
 create tickets at the same moment, and never taken by a refused creation."""
 
+import re
 import string
 import threading
 from datetime import UTC, datetime
@@ -51,6 +52,24 @@ def test_types_count_separately_and_a_new_template_starts_its_own_count(app, age
     workflow.set_number_template("repair", "C{seq:03d}")
     assert tickets.create({"subject": "d"}, actor=agent, type="repair").number == "C001"
     assert tickets.create({"subject": "e"}, actor=agent, type="repair").number == "C002"
+
+
+def test_a_number_another_template_printed_is_skipped_not_repeated(app, agent):
+    workflow.create_type("repair", "Repair", "support", number_template="N{seq}")
+    workflow.create_type("visit", "Visit", "support", number_template="N{seq:d}")
+    made = [tickets.create({"subject": "r"}, actor=agent, type="repair").number,
+            tickets.create({"subject": "r"}, actor=agent, type="repair").number,
+            tickets.create({"subject": "v"}, actor=agent, type="visit").number,
+            tickets.create({"subject": "r"}, actor=agent, type="repair").number]
+    assert made == ["N1", "N2", "N3", "N4"]
+
+
+def test_placeholders_that_run_into_each_other_need_a_fixed_width(app):
+    for bad in ("{month}{seq}", "{type}{seq}", "N{seq}{day}", "{day}{seq:05d}"):
+        with pytest.raises(numbering.TemplateError, match="runs into"):
+            numbering.validate(bad)
+    for good in ("{year}{month:02d}{day:02d}-{seq}", "{year}{seq:05d}", "{month}-{seq}"):
+        numbering.validate(good)
 
 
 def test_a_yearly_template_restarts_every_year(app, agent, monkeypatch):
@@ -157,9 +176,23 @@ def oracle(parts, variables, seq):
                    for lit, name, spec in parts)
 
 
+def runs_into_the_next(parts) -> bool:
+    """A placeholder directly followed by another one, without a fixed width: the
+    year, or a zero-padded number such as ``02d``."""
+    def fixed(name, spec):
+        return (name == "year" and not spec) or bool(re.fullmatch(r"0\d+[dxXob]?", spec or ""))
+    return any(name and following and not literal and not fixed(name, spec)
+               for (_l, name, spec), (literal, following, _s) in zip(parts, parts[1:],
+                                                                     strict=False))
+
+
 @given(templates(), st.integers(1, 10**9))
 def test_valid_templates_validate_parse_and_render(generated, seq):
     template, parts = generated
+    if runs_into_the_next(parts):
+        with pytest.raises(numbering.TemplateError, match="runs into"):
+            numbering.validate(template)
+        return
     try:
         numbering.validate(template)
     except numbering.TemplateError as exc:
