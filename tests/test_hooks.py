@@ -732,7 +732,7 @@ class ZonedType:
 
     @hookimpl
     def hookdesk_register_ticket_types(self):
-        return [d.TicketTypeDecl("zoned", "Zoned", "probe_flow", number_template="{zone}{seq}")]
+        return [d.TicketTypeDecl("zoned", "Zoned", "probe_flow", number_template="{zone}-{seq}")]
 
     @hookimpl
     def hookdesk_numbering_variables(self, ticket_type, ticket):
@@ -742,7 +742,7 @@ class ZonedType:
 def test_declared_type_may_use_a_plugin_numbering_variable(tmp_path):
     with probe_app(tmp_path, {"probe": ZonedType()},
                    config={"HOOKDESK_NUMBERING_VARIABLES": ("zone",)}):
-        assert tickets.create({"subject": "Z"}, type="zoned").number == "Q1"
+        assert tickets.create({"subject": "Z"}, type="zoned").number == "Q-1"
 
 
 class Recorder:
