@@ -131,6 +131,24 @@ def find_by_phone(raw: str, viewer: User | None = None) -> list[Customer]:
     )
 
 
+def find_by_email(raw: str, viewer: User | None = None) -> list[Customer]:
+    """Customers with exactly this e-mail (case does not matter): one of their own
+    addresses, or the login of their portal account."""
+    permissions.require(viewer, "customers.view")
+    email = (raw or "").strip().lower()
+    if not email or len(email) > 254:
+        return []
+    ids = set(db.session.scalars(
+        db.select(CustomerEmail.customer_id).where(db.func.lower(CustomerEmail.email) == email)))
+    ids |= {i for i in db.session.scalars(
+        db.select(User.customer_id).where(User.kind == "customer",
+                                          db.func.lower(User.email) == email)) if i is not None}
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        db.select(Customer).where(Customer.id.in_(ids)).order_by(Customer.id)))
+
+
 def open_tickets(customer: Customer) -> list[Ticket]:
     from kernel.models import Status
 

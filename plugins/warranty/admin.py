@@ -19,7 +19,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import func, select
 from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -28,9 +27,10 @@ from kernel.db import db, get_by_id
 from kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from kernel.i18n import N_
 from kernel.models import Customer
+from kernel.services import customers
 from plugins.warranty import importer
 from plugins.warranty import property as prop
-from plugins.warranty.models import Apartment, House, Ownership
+from plugins.warranty.models import Apartment, House
 from web import i18n
 from web.admin import SECTIONS, Section, sections_for
 from web.admin.common import first_error, show_errors
@@ -46,23 +46,6 @@ SECTION = Section("warranty", N_("Houses and apartments"), "warranty_admin.house
                                  "owners; import from CSV."))
 if SECTION not in SECTIONS:
     SECTIONS.append(SECTION)
-
-# The property service's refusals, marked for the catalogue so the screens show
-# them in the reader's language.
-MESSAGES = [
-    N_("A house with this name already exists."),
-    N_("The house has apartments: delete them first."),
-    N_("This house already has an apartment with this number."),
-    N_("No such house."),
-    N_("The apartment has claims: it cannot be deleted."),
-    N_("The file is empty."),
-    N_("The plan image is larger than the attachment limit."),
-    N_("The plan image has too many pixels."),
-    N_("The plan must be a PNG, JPEG or WebP image."),
-    N_("No such customer."),
-    N_("This customer does not own the apartment."),
-    N_("Must be greater than or equal to -10 and less than or equal to 300."),
-]
 
 REQUIRED = _l("This field is required.")
 CUSTOMERS_VIEW = "customers.view"
@@ -170,22 +153,11 @@ def _house_form(house: House) -> HouseForm:
                                           "warranty_until": house.warranty_until.isoformat()})
 
 
-def _owners_by_apartment(ids: list[int]) -> dict[int, list[Customer]]:
-    result: dict[int, list[Customer]] = {i: [] for i in ids}
-    if not ids:
-        return result
-    rows = db.session.execute(
-        select(Ownership.apartment_id, Customer).join(Customer,
-                                                      Ownership.customer_id == Customer.id)
-        .where(Ownership.apartment_id.in_(ids)).order_by(Customer.name, Customer.id)).all()
-    for apartment_id, customer in rows:
-        result[apartment_id].append(customer)
-    return result
-
-
 def find_customers(query: str) -> list[Customer]:
     """Customers matching ``query`` exactly: their number (``42`` or ``#42``), a
-    phone or an e-mail. ``ValidationFailed`` (key ``q``) when it is none of these."""
+    phone or an e-mail. ``ValidationFailed`` (key ``q``) when it is none of these.
+    Asked as the system: a manager of houses links buyers without "can see
+    customers", but only by an exact match (no browsing)."""
     query = (query or "").strip()
     if not query:
         return []
@@ -196,10 +168,10 @@ def find_customers(query: str) -> list[Customer]:
         if customer is not None:
             found[customer.id] = customer
     if "@" in query:
-        found.update((c.id, c) for c in importer.customers_by_email(query))
+        found.update((c.id, c) for c in customers.find_by_email(query, None))
     elif any(ch.isdigit() for ch in query):
         try:
-            found.update((c.id, c) for c in importer.customers_by_phone(query))
+            found.update((c.id, c) for c in customers.find_by_phone(query, None))
         except ValidationFailed as exc:
             if not number:
                 raise ValidationFailed({"q": NOT_A_KEY}) from exc
@@ -215,8 +187,7 @@ def find_customers(query: str) -> list[Customer]:
 @manage_required
 def houses(form: HouseForm | None = None, status: int = 200):
     rows = prop.houses()
-    counts = dict(db.session.execute(
-        select(Apartment.house_id, func.count()).group_by(Apartment.house_id)).all())
+    counts = prop.apartment_counts()
     return render_template("warranty/admin/houses.html", houses=rows, counts=counts,
                            form=form or HouseForm(formdata=None)), status
 
@@ -241,7 +212,7 @@ def _house_page(house: House, form: HouseForm | None = None,
     flats = prop.apartments(house)
     return render_template(
         "warranty/admin/house.html", house=house, apartments=flats,
-        owners=_owners_by_apartment([a.id for a in flats]),
+        owners=prop.owners_by_apartment([a.id for a in flats]),
         form=form or _house_form(house),
         apartment_form=apartment_form or ApartmentForm(formdata=None),
     ), status

@@ -26,7 +26,6 @@ from flask import send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
 
 from kernel import permissions
 from kernel.db import db, get_by_id
@@ -41,7 +40,6 @@ from plugins.warranty.models import (
     Apartment,
     Defect,
     House,
-    Ownership,
 )
 from web.api import serialize
 from web.api.auth import current_user, require_token
@@ -229,17 +227,8 @@ def _apartment(apartment_id: int) -> Apartment:
 # -- serialization --------------------------------------------------------------------
 
 
-def _apartment_counts(house_ids: list[int]) -> dict[int, int]:
-    if not house_ids:
-        return {}
-    rows = db.session.execute(
-        select(Apartment.house_id, func.count()).where(Apartment.house_id.in_(house_ids))
-        .group_by(Apartment.house_id)).all()
-    return {house_id: count for house_id, count in rows}
-
-
 def _houses_out(found: list[House]) -> list[dict[str, Any]]:
-    counts = _apartment_counts([h.id for h in found])
+    counts = prop.apartment_counts()
     today = prop.today()
     return [{"id": h.id, "name": h.name, "address": h.address or "",
              "warranty_until": h.warranty_until, "warranty_active": h.warranty_active(today),
@@ -247,18 +236,8 @@ def _houses_out(found: list[House]) -> list[dict[str, Any]]:
 
 
 def _owners_of(apartment_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    """Owners of many apartments in one query (a list would otherwise ask per row)."""
-    found: dict[int, list[dict[str, Any]]] = {i: [] for i in apartment_ids}
-    if not apartment_ids:
-        return found
-    rows = db.session.execute(
-        select(Ownership.apartment_id, Customer.id, Customer.name)
-        .join(Customer, Customer.id == Ownership.customer_id)
-        .where(Ownership.apartment_id.in_(apartment_ids))
-        .order_by(Customer.name, Customer.id)).all()
-    for apartment_id, customer_id, name in rows:
-        found[apartment_id].append({"id": customer_id, "name": name})
-    return found
+    return {apartment_id: [{"id": c.id, "name": c.name} for c in found]
+            for apartment_id, found in prop.owners_by_apartment(apartment_ids).items()}
 
 
 def _apartments_out(found: list[Apartment], viewer: User) -> list[dict[str, Any]]:

@@ -112,11 +112,6 @@ def open_count(ticket: Ticket) -> int:
     return total - done
 
 
-def _apartment_of(ticket: Ticket):
-    raw = (ticket.values or {}).get(prop.APARTMENT_FIELD)
-    return get_by_id(prop.Apartment, int(raw)) if str(raw or "").isdigit() else None
-
-
 def _check_photos(photos: list[Any], prefix: str) -> None:
     if len(photos) > MAX_PHOTOS:
         raise ValidationFailed({f"{prefix}photos": f"At most {MAX_PHOTOS} photos a defect."})
@@ -143,7 +138,7 @@ def add(ticket: Ticket, data: dict[str, Any], photos: list[Any] | None = None,
     values = check(data, prefix)
     photos = list(photos or [])
     _check_photos(photos, prefix)
-    apartment = _apartment_of(ticket)
+    apartment = prop.apartment_of(ticket)
     if values["x"] is not None and (apartment is None or not apartment.has_plan):
         raise ValidationFailed({f"{prefix}x": "The apartment has no plan to mark on."})
     with unit_of_work():

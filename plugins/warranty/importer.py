@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from kernel import permissions
 from kernel.db import db
 from kernel.errors import ValidationFailed
 from kernel.i18n import N_
-from kernel.models import Customer, CustomerEmail, User
+from kernel.models import User
 from kernel.services import customers
 from kernel.services.uow import unit_of_work
 from plugins.warranty import property as prop
@@ -168,30 +168,6 @@ class _Rollback(Exception):
 # -- finding owners -----------------------------------------------------------------------
 
 
-def customers_by_phone(raw: str) -> list[Customer]:
-    """Customers with exactly this phone after normalization; ``ValidationFailed``
-    (key ``phone``) when it is not a phone number. Asked as the system: whoever
-    may manage houses links their buyers, seeing only exact matches."""
-    return customers.find_by_phone(raw, None)
-
-
-def customers_by_email(email: str) -> list[Customer]:
-    """Customers with this e-mail (case does not matter): among their own e-mails
-    or as the login of their portal account."""
-    email = (email or "").strip().lower()
-    if not email or len(email) > 254:
-        return []
-    ids = set(db.session.scalars(
-        select(CustomerEmail.customer_id).where(func.lower(CustomerEmail.email) == email)))
-    ids |= {i for i in db.session.scalars(
-        select(User.customer_id).where(User.kind == "customer",
-                                       func.lower(User.email) == email)) if i is not None}
-    if not ids:
-        return []
-    return list(db.session.scalars(
-        select(Customer).where(Customer.id.in_(ids)).order_by(Customer.id)))
-
-
 # -- reading the file ---------------------------------------------------------------------
 
 
@@ -301,7 +277,9 @@ class _Owners:
     def by_phone(self, raw: str) -> list[int] | ValidationFailed:
         if raw not in self.phones:
             try:
-                self.phones[raw] = [c.id for c in customers_by_phone(raw)]
+                # Asked as the system: whoever may manage houses links their buyers,
+                # by exact matches only.
+                self.phones[raw] = [c.id for c in customers.find_by_phone(raw, None)]
             except ValidationFailed as exc:
                 self.phones[raw] = exc
         return self.phones[raw]
@@ -309,7 +287,7 @@ class _Owners:
     def by_email(self, raw: str) -> list[int]:
         key = raw.lower()
         if key not in self.emails:
-            self.emails[key] = [c.id for c in customers_by_email(key)]
+            self.emails[key] = [c.id for c in customers.find_by_email(key, None)]
         return self.emails[key]
 
     def resolve(self, line: int, phone: str, email: str, result: ImportResult) -> int | None:

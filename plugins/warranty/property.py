@@ -16,6 +16,7 @@ from sqlalchemy import cast, func, select
 from kernel import permissions
 from kernel.db import db, get_by_id
 from kernel.errors import NotFound, ValidationFailed
+from kernel.i18n import N_
 from kernel.models import Customer, Ticket, User
 from kernel.services import attachments, audit
 from kernel.services import settings as settings_service
@@ -42,6 +43,11 @@ class ApartmentSchema(Schema):
     number = fields.String(required=True, validate=validate.Length(min=1, max=20))
     floor = fields.Integer(allow_none=True, load_default=None, strict=False,
                            validate=validate.Range(min=-10, max=300))
+
+
+NUMBER_TAKEN = N_("This house already has an apartment with this number.")
+# marshmallow's own words for the floor's range, marked so pages translate them.
+FLOOR_RANGE = N_("Must be greater than or equal to -10 and less than or equal to 300.")
 
 
 def _load(schema: Schema, data: Any, partial: bool = False) -> dict[str, Any]:
@@ -87,6 +93,16 @@ def get_apartment(apartment_id: int) -> Apartment:
     return apartment
 
 
+def apartment_by_value(raw: Any) -> Apartment | None:
+    """The apartment an ``apartment`` field value names, or None."""
+    return get_by_id(Apartment, int(raw)) if str(raw or "").isdigit() else None
+
+
+def apartment_of(ticket: Ticket) -> Apartment | None:
+    """The claim's apartment (None for a ticket without one)."""
+    return apartment_by_value((ticket.values or {}).get(APARTMENT_FIELD))
+
+
 def houses() -> list[House]:
     return list(db.session.scalars(select(House).order_by(House.name)))
 
@@ -124,6 +140,29 @@ def owners(apartment: Apartment) -> list[Customer]:
         .where(Ownership.apartment_id == apartment.id).order_by(Customer.name)))
 
 
+def owners_by_apartment(apartment_ids: list[int]) -> dict[int, list[Customer]]:
+    """The owners of many apartments in one query (a list page would otherwise ask
+    once per row), by name."""
+    found: dict[int, list[Customer]] = {i: [] for i in apartment_ids}
+    if not apartment_ids:
+        return found
+    rows = db.session.execute(
+        select(Ownership.apartment_id, Customer)
+        .join(Customer, Ownership.customer_id == Customer.id)
+        .where(Ownership.apartment_id.in_(apartment_ids))
+        .order_by(Customer.name, Customer.id)).all()
+    for apartment_id, customer in rows:
+        found[apartment_id].append(customer)
+    return found
+
+
+def apartment_counts() -> dict[int, int]:
+    """How many apartments each house has, by house id (an empty house is left out)."""
+    rows = db.session.execute(
+        select(Apartment.house_id, func.count()).group_by(Apartment.house_id))
+    return {house_id: count for house_id, count in rows}
+
+
 def claims_count(apartment: Apartment) -> int:
     """Tickets whose apartment field points at this apartment."""
     value = cast(Ticket.values[APARTMENT_FIELD].as_string(), SqlString)
@@ -140,7 +179,7 @@ def _unique_house_name(name: str, house: House | None = None) -> None:
     clash = next((h for h in db.session.scalars(select(House)) if h.name.casefold() == wanted),
                  None)
     if clash is not None and clash is not house:
-        raise ValidationFailed({"name": "A house with this name already exists."})
+        raise ValidationFailed({"name": N_("A house with this name already exists.")})
 
 
 @audited("warranty.house_create")
@@ -174,7 +213,7 @@ def delete_house(house: House, actor: User | None = None) -> None:
     count = db.session.scalar(select(func.count()).select_from(Apartment)
                               .where(Apartment.house_id == house.id)) or 0
     if count:
-        raise ValidationFailed({"house": "The house has apartments: delete them first."})
+        raise ValidationFailed({"house": N_("The house has apartments: delete them first.")})
     with unit_of_work():
         db.session.delete(house)
 
@@ -186,13 +225,13 @@ def _unique_number(house_id: int, number: str, apartment: Apartment | None = Non
     clash = db.session.scalar(select(Apartment).where(Apartment.house_id == house_id,
                                                       Apartment.number == number))
     if clash is not None and clash is not apartment:
-        raise ValidationFailed({"number": "This house already has an apartment with this number."})
+        raise ValidationFailed({"number": NUMBER_TAKEN})
 
 
 def _house_for(house_id: int) -> House:
     house = get_by_id(House, house_id)
     if house is None:
-        raise ValidationFailed({"house_id": "No such house."})
+        raise ValidationFailed({"house_id": N_("No such house.")})
     return house
 
 
@@ -228,8 +267,7 @@ def create_apartments(house: House, items: list[dict[str, Any]],
                 problems[f"{index}.{key}"] = messages
             continue
         if values["number"] in taken:
-            problems[f"{index}.number"] = [
-                "This house already has an apartment with this number."]
+            problems[f"{index}.number"] = [NUMBER_TAKEN]
             continue
         taken.add(values["number"])
         rows.append(values)
@@ -290,7 +328,7 @@ def update_apartment(apartment: Apartment, data: dict[str, Any],
 def delete_apartment(apartment: Apartment, actor: User | None = None) -> None:
     permissions.require(actor, MANAGE)
     if claims_count(apartment):
-        raise ValidationFailed({"apartment": "The apartment has claims: it cannot be deleted."})
+        raise ValidationFailed({"apartment": N_("The apartment has claims: it cannot be deleted.")})
     with unit_of_work():
         db.session.delete(apartment)
 
@@ -307,21 +345,21 @@ def read_plan(upload: Any) -> tuple[bytes, str, int, int]:
     limit = attachments.max_bytes()
     raw = stream.read(limit + 1)
     if not raw:
-        raise ValidationFailed({"plan": "The file is empty."})
+        raise ValidationFailed({"plan": N_("The file is empty.")})
     if len(raw) > limit:
-        raise ValidationFailed({"plan": "The plan image is larger than the attachment limit."})
+        raise ValidationFailed({"plan": N_("The plan image is larger than the attachment limit.")})
     try:
         with Image.open(io.BytesIO(raw)) as image:
             kind = image.format
             width, height = image.size
             if width * height > MAX_PLAN_PIXELS:
-                raise ValidationFailed({"plan": "The plan image has too many pixels."})
+                raise ValidationFailed({"plan": N_("The plan image has too many pixels.")})
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombError) as exc:
-        raise ValidationFailed({"plan": "The plan must be a PNG, JPEG or WebP image."}) from exc
+        raise ValidationFailed({"plan": N_("The plan must be a PNG, JPEG or WebP image.")}) from exc
     if kind not in PLAN_TYPES:
-        raise ValidationFailed({"plan": "The plan must be a PNG, JPEG or WebP image."})
+        raise ValidationFailed({"plan": N_("The plan must be a PNG, JPEG or WebP image.")})
     return raw, PLAN_TYPES[kind], width, height
 
 
@@ -376,7 +414,7 @@ def add_owner(apartment: Apartment, customer_id: Any, actor: User | None = None)
         raise ValidationFailed({"customer_id": "Not a valid integer."})
     customer = get_by_id(Customer, customer_id)
     if customer is None:
-        raise ValidationFailed({"customer_id": "No such customer."})
+        raise ValidationFailed({"customer_id": N_("No such customer.")})
     found = db.session.scalar(select(Ownership).where(Ownership.apartment_id == apartment.id,
                                                       Ownership.customer_id == customer.id))
     if found is not None:
@@ -394,6 +432,6 @@ def remove_owner(apartment: Apartment, customer_id: int, actor: User | None = No
     found = db.session.scalar(select(Ownership).where(Ownership.apartment_id == apartment.id,
                                                       Ownership.customer_id == customer_id))
     if found is None:
-        raise NotFound("This customer does not own the apartment.")
+        raise NotFound(N_("This customer does not own the apartment."))
     with unit_of_work():
         db.session.delete(found)

@@ -11,7 +11,7 @@ from sqlalchemy import String as SqlString
 from sqlalchemy import cast, select
 
 from kernel import declarations as d
-from kernel.db import db, get_by_id
+from kernel.db import db
 from kernel.i18n import N_
 from kernel.models import Customer, Ticket, User
 from plugins.warranty import defects
@@ -53,14 +53,10 @@ def apartment_choices(field: Any, actor: User | None, customer: Customer | None,
     found = prop.apartments_of(owner, active_only=prop.restricted() and purpose == "offer")
     choices = [(str(a.id), prop.label(a)) for a in found]
     if ticket is not None:  # the claim's own apartment stays valid on its card
-        current = _apartment(ticket.values.get(prop.APARTMENT_FIELD))
+        current = prop.apartment_of(ticket)
         if current is not None and str(current.id) not in {v for v, _ in choices}:
             choices.append((str(current.id), prop.label(current)))
     return choices
-
-
-def _apartment(raw: Any) -> Apartment | None:
-    return get_by_id(Apartment, int(raw)) if str(raw or "").isdigit() else None
 
 
 def validate_claim(values: dict[str, Any], ticket: Ticket | None) -> list[tuple[str, str]]:
@@ -69,7 +65,7 @@ def validate_claim(values: dict[str, Any], ticket: Ticket | None) -> list[tuple[
     if prop.APARTMENT_FIELD not in values:
         return []
     problems = []
-    apartment = _apartment(values.get(prop.APARTMENT_FIELD))
+    apartment = prop.apartment_by_value(values.get(prop.APARTMENT_FIELD))
     if ticket is not None and apartment is not None:
         old = (ticket.values or {}).get(prop.APARTMENT_FIELD)
         if str(old) != str(apartment.id) and db.session.scalar(
@@ -140,13 +136,13 @@ def has_defect_category(ticket: Ticket, event: Any, params: dict[str, Any]) -> b
 
 def in_house(ticket: Ticket, event: Any, params: dict[str, Any]) -> bool:
     """The claim's apartment is in the house named ``house`` (its name, as in the list)."""
-    apartment = _apartment((ticket.values or {}).get(prop.APARTMENT_FIELD))
+    apartment = prop.apartment_of(ticket)
     wanted = str(params.get("house") or "").strip().lower()
     return apartment is not None and apartment.house.name.strip().lower() == wanted
 
 
 def warranty_active(ticket: Ticket, event: Any, params: dict[str, Any]) -> bool:
-    apartment = _apartment((ticket.values or {}).get(prop.APARTMENT_FIELD))
+    apartment = prop.apartment_of(ticket)
     return apartment is not None and apartment.house.warranty_active(prop.today())
 
 

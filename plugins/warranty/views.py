@@ -37,13 +37,11 @@ STATUS_TONES = {"new": "info", "in_progress": "warning", "fixed": "success",
 
 def card_panels(ticket: Ticket, viewer_: User) -> list[d.Panel] | None:
     """The defects panel on a claim's card, for agents and for the buyer."""
-    apartment = _apartment(ticket)
-    if apartment is None and not defects.for_ticket(ticket):
-        return None
+    apartment = prop.apartment_of(ticket)
     found = defects.for_ticket(ticket)
-    if not found and not defects.enabled():
+    if not found and (apartment is None or not defects.enabled()):
         return None
-    done, total = defects.progress(ticket)
+    done, total = sum(df.is_done for df in found), len(found)
     labels = dict(defects.categories())
     can_work = not viewer_.is_customer and permissions.has(viewer_, defects.WORK)
     can_add = defects.enabled() and not ticket.is_closed and (
@@ -59,11 +57,6 @@ def card_panels(ticket: Ticket, viewer_: User) -> list[d.Panel] | None:
             "max_photos": defects.MAX_PHOTOS,
         },
     )]
-
-
-def _apartment(ticket: Ticket) -> Apartment | None:
-    raw = (ticket.values or {}).get(prop.APARTMENT_FIELD)
-    return get_by_id(Apartment, int(raw)) if str(raw or "").isdigit() else None
 
 
 @bp.get("/apartments/<int:apartment_id>/plan")

@@ -110,3 +110,19 @@ def test_open_tickets_of_a_customer(app, agent):
     tickets.create({"subject": "someone else's"}, actor=agent)
     tickets.transition(second, "resolved", actor=agent)
     assert customers.open_tickets(customer) == [first]
+
+
+def test_find_by_email_matches_own_addresses_and_portal_logins(app, agent):
+    listed = customers.create({"name": "Анна", "phones": ["+7 912 000-00-01"],
+                               "emails": ["Anna@Example.com"]})
+    account = users.create({"email": "login@example.com", "password": "buyer-pass-1",
+                            "kind": "customer", "name": "Борис"})
+    assert customers.find_by_email(" anna@example.COM ", agent) == [listed]
+    assert [c.id for c in customers.find_by_email("LOGIN@example.com", agent)] == [
+        account.customer_id]
+    assert customers.find_by_email("nobody@example.com", agent) == []
+    assert customers.find_by_email("", agent) == []
+    blind = users.create({"email": "blind@test.example", "password": "blind-pass-1",
+                          "roles": [], "name": "Blind"})
+    with pytest.raises(PermissionDenied):
+        customers.find_by_email("anna@example.com", blind)

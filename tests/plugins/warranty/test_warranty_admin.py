@@ -8,7 +8,7 @@ import io
 import re
 
 import pytest
-from conftest import png_bytes  # the plugin's test helpers
+from warranty_helpers import png_bytes
 
 from kernel.db import db
 from kernel.models import AuditEntry, Customer, Role

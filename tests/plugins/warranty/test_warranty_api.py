@@ -9,7 +9,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
-from conftest import png_bytes
+from warranty_helpers import png_bytes
 
 from kernel.db import db
 from kernel.models import Role

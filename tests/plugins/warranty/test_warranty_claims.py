@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import png_bytes  # noqa: I001 - the plugin's test helpers
+from warranty_helpers import png_bytes
 from werkzeug.datastructures import FileStorage
 
 from kernel.db import db
