@@ -42,7 +42,7 @@ def card_panels(ticket: Ticket, viewer_: User) -> list[d.Panel] | None:
     if not found and (apartment is None or not defects.enabled()):
         return None
     done, total = sum(df.is_done for df in found), len(found)
-    labels = dict(defects.categories())
+    categories = defects.categories()
     can_work = not viewer_.is_customer and permissions.has(viewer_, defects.WORK)
     can_add = defects.enabled() and not ticket.is_closed and (
         viewer_.is_customer or can_work)
@@ -50,7 +50,7 @@ def card_panels(ticket: Ticket, viewer_: User) -> list[d.Panel] | None:
         "warranty.defects", N_("Defects"), "warranty/_defects_panel.html", order=10,
         context={
             "defects": found, "apartment": apartment, "done": done, "total": total,
-            "category_labels": labels, "categories": defects.categories(),
+            "category_labels": dict(categories), "categories": categories,
             "status_labels": STATUS_LABELS, "status_tones": STATUS_TONES,
             "statuses": DEFECT_STATUSES, "can_work": can_work, "can_add": can_add,
             "photos": {df.id: defects.photos_of(df, viewer_) for df in found},
