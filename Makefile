@@ -7,7 +7,11 @@ PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 # Message catalogues (X2): web/translations/<locale>/LC_MESSAGES/messages.po -> .mo
 I18N   := web/translations
-MO     := $(patsubst %.po,%.mo,$(wildcard $(I18N)/*/LC_MESSAGES/messages.po))
+# Every catalogue is compiled here, the plugins' own too: .mo files are build output,
+# not tracked, so parallel branches never conflict on a binary.
+PO     := $(wildcard $(I18N)/*/LC_MESSAGES/messages.po plugins/*/translations/*/LC_MESSAGES/messages.po \
+            docs/examples/*/*/translations/*/LC_MESSAGES/messages.po)
+MO     := $(patsubst %.po,%.mo,$(PO))
 
 .PHONY: run test lint bench clean install translations messages
 
@@ -24,8 +28,8 @@ install: $(STAMP)
 # Compile the catalogues whose .po changed.
 translations: $(MO)
 
-$(I18N)/%/LC_MESSAGES/messages.mo: $(I18N)/%/LC_MESSAGES/messages.po | $(STAMP)
-	$(BIN)/pybabel compile -i $< -o $@ -l $*
+%/LC_MESSAGES/messages.mo: %/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@ -l $(notdir $*)
 
 # After adding or changing words: extract them and merge into every catalogue,
 # then translate the new entries in web/translations/ru/LC_MESSAGES/messages.po

@@ -124,6 +124,9 @@ class Panel:
     context: Mapping[str, Any] = field(default_factory=dict)
     order: int = 100
     placement: str = "main"  # main | side
+    # Who may see it: "staff" (agents only) or "customer" (the ticket's customer too).
+    # The kernel's visibility policy drops a staff panel from a customer's card.
+    audience: str = "customer"
 
 
 @dataclass(frozen=True)
@@ -209,10 +212,16 @@ class TriggerActionDecl:
 
 @dataclass(frozen=True)
 class EventKindDecl:
-    """An event kind a plugin records on tickets, so rules can react to it."""
+    """An event kind a plugin records on tickets, so rules can react to it.
+
+    ``audience`` says who may read such events in a ticket's history (card, API,
+    webhooks to customers' systems, letters): "staff" (agents only, the default)
+    or "customer" (the ticket's customer too). The kernel's visibility policy
+    enforces it at every door."""
 
     key: str
     label: str
+    audience: str = "staff"
 
 
 @dataclass(frozen=True)
