@@ -9,7 +9,7 @@ from kernel.db import db, utcnow
 from kernel.errors import ValidationFailed
 from kernel.models import Message, Ticket, User
 from kernel.services import history
-from kernel.services.tickets import _flush
+from kernel.services.tickets import touch
 from kernel.services.uow import after_commit, unit_of_work
 
 MAX_BODY = 100_000
@@ -50,8 +50,8 @@ def post(
             created_at=utcnow(),
         )
         db.session.add(message)
-        ticket.updated_at = message.created_at
-        _flush(ticket)
+        db.session.flush()
+        touch(ticket, message.created_at)
         event = history.record(
             ticket,
             "message_posted",

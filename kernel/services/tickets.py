@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import update as sa_update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from kernel import fieldset, numbering, permissions, runtime, schema, signals
@@ -20,7 +22,7 @@ from kernel.errors import Conflict, NotFound, TransitionRefused, ValidationFaile
 from kernel.models import Customer, Setting, Status, Ticket, TicketType, User
 from kernel.models.tickets import COLUMN_FIELDS
 from kernel.services import history, storable
-from kernel.services.uow import after_commit, unit_of_work
+from kernel.services.uow import after_commit, outermost_unit_of_work, unit_of_work
 
 SENDER = "kernel.tickets"
 
@@ -325,6 +327,7 @@ def update(
     loaded = _validate(ticket.type, raw, actor, ticket.customer, ticket)
     fields = {f.key: f for f in fieldset.for_type(ticket.type, "agent")}
     with unit_of_work():
+        _current(ticket, expected_version)
         old_assignee = ticket.assignee_id
         changes = _apply(ticket, loaded, fields)
         if not changes:
@@ -385,6 +388,11 @@ def transition(
     if vetoes:
         raise TransitionRefused("; ".join(msg for _p, msg in vetoes), current.key, target.key)
     with unit_of_work():
+        _current(ticket, expected_version)
+        if ticket.status_id != current.id:
+            raise Conflict(
+                f"Ticket {ticket.number} was moved to another status meanwhile. Reload."
+            )
         now = utcnow()
         ticket.status = target
         ticket.status_id = target.id
@@ -423,6 +431,7 @@ def assign(
     if (user.id if user else None) == ticket.assignee_id:
         return ticket
     with unit_of_work():
+        _current(ticket, expected_version)
         old = ticket.assignee_id
         ticket.assignee_id = user.id if user else None
         ticket.assignee = user
@@ -451,9 +460,33 @@ def record_custom_event(
     if kind not in runtime.host().registry.event_kinds:
         raise ValidationFailed({"kind": f"Unknown event kind {kind!r}; declare it first."})
     with unit_of_work():
-        ticket.updated_at = utcnow()
-        _flush(ticket)
+        touch(ticket, utcnow())
         return history.record(ticket, kind, data, actor=actor, via=via)
+
+
+def touch(ticket: Ticket, when: datetime) -> None:
+    """Stamp ``updated_at`` without a new version.
+
+    Adding a message, a file or a plugin's event changes no field of the ticket,
+    so it must not collide with a concurrent edit or another message (only a
+    stale ``If-Match`` is a conflict): a plain UPDATE, not the versioned one."""
+    db.session.execute(
+        sa_update(Ticket).where(Ticket.id == ticket.id).values(updated_at=when)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(ticket, "updated_at", when)
+
+
+def _current(ticket: Ticket, expected: int | None) -> None:
+    """Inside the write transaction: without an expected version the last write
+    wins, so edit the row as it is now (locked on PostgreSQL), not as it was read."""
+    # A nested unit of work (a rule's action) shares the outer writer's transaction:
+    # nobody else can have changed the row, and a refresh could drop its changes.
+    if expected is None and outermost_unit_of_work():
+        if db.session.get_bind().dialect.name != "sqlite":  # SQLite: the writer lock is held
+            db.session.execute(db.select(Ticket.id).where(Ticket.id == ticket.id)
+                               .with_for_update())
+        db.session.refresh(ticket)
 
 
 def _check_version(ticket: Ticket, expected: int | None) -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import threading
+import time
+from datetime import timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import OperationalError
 
 from kernel import permissions
 from kernel.db import db, get_by_id, utcnow
@@ -13,6 +20,13 @@ from kernel.models import ApiToken, User
 from kernel.services.uow import unit_of_work
 
 SCHEME = "hd"
+# A token's "last used" is a coarse stamp: written at most once a minute, so a
+# burst of API calls does not turn every read into a write.
+STAMP_EVERY = timedelta(minutes=1)
+
+log = logging.getLogger("hookdesk.tokens")
+_stamped: dict[int, float] = {}  # token id -> monotonic time this process last stamped it
+_stamped_lock = threading.Lock()
 
 
 def _hash(secret: str) -> str:
@@ -48,11 +62,38 @@ def authenticate(token: str) -> User | None:
         return None
     if not row.user.is_active:
         return None
-    now = utcnow()
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        row.last_used_at = now  # coarse, so every call does not write
-        db.session.commit()
+    _stamp_use(row)
     return row.user
+
+
+def _stamp_use(row: ApiToken) -> None:
+    """Record that ``row`` was used, at most once a minute per token.
+
+    The write is a unit of work of its own (on SQLite it waits for other writers
+    instead of failing) and a conditional UPDATE, so concurrent requests and
+    several web workers stamp a token once; a stamp that still cannot be written
+    is skipped, never the caller's request."""
+    now = utcnow()
+    if row.last_used_at is not None and now - row.last_used_at < STAMP_EVERY:
+        return
+    tick = time.monotonic()
+    with _stamped_lock:
+        if tick - _stamped.get(row.id, float("-inf")) < STAMP_EVERY.total_seconds():
+            return
+        _stamped[row.id] = tick
+    try:
+        with unit_of_work():
+            db.session.execute(
+                update(ApiToken)
+                .where(ApiToken.id == row.id, or_(ApiToken.last_used_at.is_(None),
+                                                 ApiToken.last_used_at < now - STAMP_EVERY))
+                .values(last_used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    except OperationalError:
+        log.warning("could not record the use of API token %s; will try again", row.id)
+        with _stamped_lock:
+            _stamped.pop(row.id, None)
 
 
 def revoke(token_id: int, actor: User) -> ApiToken:

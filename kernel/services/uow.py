@@ -77,6 +77,11 @@ def in_unit_of_work() -> bool:
     return db.session.info.get(_DEPTH, 0) > 0
 
 
+def outermost_unit_of_work() -> bool:
+    """True inside a unit of work that is not nested in another one."""
+    return db.session.info.get(_DEPTH, 0) == 1
+
+
 def after_commit(signal: Signal, sender: str, **kwargs: Any) -> None:
     """Queue ``signal`` to be sent once the outermost unit of work commits."""
     if not in_unit_of_work():  # pragma: no cover - programming error

@@ -106,6 +106,21 @@ def test_stale_if_match_is_refused(client, agent_h):
     assert client.get(f"/api/v1/tickets/{ticket['id']}", headers=agent_h).json["queue"] == "billing"
 
 
+def test_a_message_conflicts_only_with_a_stale_if_match(client, agent_h):
+    ticket = create(client, agent_h).json
+    url = f"/api/v1/tickets/{ticket['id']}/messages"
+    assert client.post(url, headers=agent_h, json={"body": "one"}).status_code == 201
+    # A message is no edit of the ticket: its ETag stays, so If-Match still holds.
+    assert client.post(url, headers={**agent_h, "If-Match": '"1"'},
+                       json={"body": "two"}).status_code == 201
+    client.patch(f"/api/v1/tickets/{ticket['id']}", headers=agent_h,
+                 json={"values": {"queue": "billing"}})
+    stale = client.post(url, headers={**agent_h, "If-Match": '"1"'}, json={"body": "three"})
+    assert stale.status_code == 412
+    bodies = [m["body"] for m in client.get(url, headers=agent_h).json]
+    assert bodies == ["one", "two"]
+
+
 def test_validation_errors_name_fields(client, agent_h):
     response = create(client, agent_h, queue="nope", bogus=1, deadline="yesterday")
     assert response.status_code == 422

@@ -169,9 +169,11 @@ class Messages(MethodView):
     @blp.response(201, s.MessageOut)
     @require_token
     def post(self, data, ref):
-        """Reply, or write an internal note (agents)."""
+        """Reply, or write an internal note (agents). A message never conflicts with
+        another change; only a stale ``If-Match``, when sent, is refused (412)."""
         viewer = current_user()
         ticket = tickets.get(ref, viewer)
+        _if_match(ticket.version, None)
         message = messages.post(ticket, data["body"], actor=viewer, internal=data["internal"])
         return serialize.message(message, viewer)
 
