@@ -13,7 +13,7 @@ PO     := $(wildcard $(I18N)/*/LC_MESSAGES/messages.po plugins/*/translations/*/
             docs/examples/*/*/translations/*/LC_MESSAGES/messages.po)
 MO     := $(patsubst %.po,%.mo,$(PO))
 
-.PHONY: run test lint bench clean install translations messages
+.PHONY: run test lint bench load clean install translations messages
 
 $(STAMP): pyproject.toml docs/examples/hookdesk-example/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,13 +40,16 @@ messages: $(STAMP)
 	$(BIN)/pybabel update -i $(I18N)/messages.pot -d $(I18N) --no-fuzzy-matching \
 		--ignore-obsolete
 
+# Served by gunicorn (several worker processes), with the job worker beside it.
+# Letters link to where it listens unless HOOKDESK_BASE_URL says otherwise.
 run: $(STAMP) translations
 	$(BIN)/hookdesk db upgrade
 	$(BIN)/hookdesk demo
-	@echo "Serving Hookdesk on http://$(HOST):$(PORT)/ (and a job worker beside it)"
-	@$(BIN)/hookdesk worker & worker=$$!; \
+	@echo "Serving Hookdesk on http://$(HOST):$(PORT)/ (gunicorn, and a job worker beside it)"
+	@export HOOKDESK_BASE_URL="$${HOOKDESK_BASE_URL:-http://$(HOST):$(PORT)}"; \
+	  $(BIN)/hookdesk worker & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	  $(BIN)/hookdesk run --host $(HOST) --port $(PORT)
+	  $(BIN)/hookdesk serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP) translations
 	$(BIN)/ruff check .
@@ -57,6 +60,15 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# The API mix of 5 agents and many customers against `make run`'s setup (SQLite,
+# 50 users) and PostgreSQL + Redis (200 users), on loopback, 60 s each; then the
+# books are checked in the database. Figures: docs/performance.md.
+LOAD_TIME ?= 60
+load: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[load]"
+	$(BIN)/python -m benchmarks.load --setup embedded --users 50 --time $(LOAD_TIME)
+	$(BIN)/python -m benchmarks.load --setup scale --users 200 --time $(LOAD_TIME)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

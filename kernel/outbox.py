@@ -4,8 +4,9 @@ sent once (R3, X4).
 1. ``put()`` runs inside the unit of work of the change and writes a row; a
    rolled-back change leaves none. Its unique ``key`` makes a repeat a no-op.
 2. After commit the job ``outbox.deliver`` is queued for the row.
-3. ``deliver()`` claims the row with a conditional UPDATE (pending -> sending),
-   so two workers never send it at once, and calls the channel's ``send``
+3. The job (``deliver_due()``) claims the row, with the other rows due now, in
+   batches by one conditional UPDATE (pending -> sending) each, so two workers
+   never send a row at once, and calls the channel's ``send``
    (``hookdesk_register_notification_channels``). Success marks it sent. A
    ``TemporaryFailure`` or any other error is retried with exponential backoff
    (1, 2, 4... minutes) up to ``MAX_ATTEMPTS``; a ``PermanentFailure`` or the last
@@ -39,6 +40,8 @@ SWEEP_JOB = "outbox.sweep"
 MAX_ATTEMPTS = 8
 BASE_DELAY = timedelta(minutes=1)
 CLAIM_TIMEOUT = timedelta(minutes=5)
+BATCH_SIZE = 50  # messages claimed, sent and recorded together by one job
+MAX_BATCHES = 20  # then the job ends; the rest wait for the next job or the sweep
 
 
 class TemporaryFailure(Exception):
@@ -85,47 +88,97 @@ def _due():
 
 def deliver(message_id: int) -> str:
     """Send one message if it is due; returns its status afterwards."""
-    with unit_of_work():
-        claimed = db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, _due())
-            .values(status="sending", claimed_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount
+    _send_claimed(_claim(OutboxMessage.id == message_id))
     row = db.session.get(OutboxMessage, message_id)
     if row is None:
         return "missing"
     db.session.refresh(row)
-    if not claimed:
-        return row.status
-    entry = runtime.host().registry.notification_channels.get(row.channel)
-    error, permanent = "", False
-    if entry is None:
-        error, permanent = f"Channel {row.channel!r} is not enabled.", False
-    else:
-        payload = dict(row.payload or {})
-        try:
-            entry.decl.send(
-                recipient=row.recipient,
-                subject=payload.get("subject", ""),
-                body=payload.get("body", ""),
-                context={**payload, "idempotency_key": row.key, "message_id": row.id},
-            )
-        except PermanentFailure as exc:
-            error, permanent = f"{exc}"[:2000] or "refused", True
-        except Exception as exc:  # noqa: BLE001 - any failure is retried
-            error = f"{type(exc).__name__}: {exc}"[:2000]
-    with unit_of_work():
-        row.attempts += 1
-        row.claimed_at = None
-        if not error:
-            row.status, row.sent_at, row.last_error = "sent", utcnow(), ""
-        elif permanent or row.attempts >= MAX_ATTEMPTS:
-            row.status, row.last_error = "failed", error
-        else:
-            row.status, row.last_error = "pending", error
-            row.next_attempt_at = utcnow() + BASE_DELAY * (2 ** (row.attempts - 1))
     return row.status
+
+
+def deliver_due(first: int | None = None, limit: int = BATCH_SIZE) -> int:
+    """The deliver job: send message ``first`` and the others due now, in batches.
+
+    A batch is claimed by one statement and its results written by one
+    transaction: two writes per batch instead of two per message, which is what
+    lets the embedded (SQLite) worker keep up with many web workers. A job for a
+    message an earlier batch already sent costs one read and no write. Returns how
+    many messages this call handled."""
+    if first is not None and db.session.scalar(
+            db.select(OutboxMessage.id).where(OutboxMessage.id == first, _due())) is None:
+        db.session.rollback()  # end the read: the next job must see new rows
+        return 0
+    handled = 0
+    for _round in range(MAX_BATCHES):
+        due = db.select(OutboxMessage.id).where(_due()).order_by(OutboxMessage.id).limit(limit)
+        condition = OutboxMessage.id.in_(due.scalar_subquery())
+        if first is not None:
+            condition = or_(OutboxMessage.id == first, condition)
+        ids = _claim(condition)
+        _send_claimed(ids)
+        handled += len(ids)
+        if len(ids) < limit:
+            break
+        first = None
+    return handled
+
+
+def _claim(condition) -> list[int]:
+    """Mark the due messages matching ``condition`` as being sent by this worker;
+    the ids it got. The WHERE repeats ``_due()``, so of two workers racing for a
+    row only one gets it (PostgreSQL re-checks it after the row lock)."""
+    with unit_of_work():
+        return list(db.session.execute(
+            update(OutboxMessage)
+            .where(condition, _due())
+            .values(status="sending", claimed_at=utcnow())
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        ).scalars())
+
+
+def _send_claimed(ids: list[int]) -> None:
+    """Send the claimed messages ``ids`` through their channels, then record every
+    outcome in one transaction."""
+    if not ids:
+        return
+    rows = db.session.scalars(
+        db.select(OutboxMessage).where(OutboxMessage.id.in_(ids))
+        .order_by(OutboxMessage.id).execution_options(populate_existing=True)
+    ).all()
+    outcomes = [(row, *_send(row)) for row in rows]
+    with unit_of_work():
+        now = utcnow()
+        for row, error, permanent in outcomes:
+            row.attempts += 1
+            row.claimed_at = None
+            if not error:
+                row.status, row.sent_at, row.last_error = "sent", now, ""
+            elif permanent or row.attempts >= MAX_ATTEMPTS:
+                row.status, row.last_error = "failed", error
+            else:
+                row.status, row.last_error = "pending", error
+                row.next_attempt_at = now + BASE_DELAY * (2 ** (row.attempts - 1))
+
+
+def _send(row: OutboxMessage) -> tuple[str, bool]:
+    """Hand one message to its channel: ``(error, permanent)``, ``("", False)`` if sent."""
+    entry = runtime.host().registry.notification_channels.get(row.channel)
+    if entry is None:
+        return f"Channel {row.channel!r} is not enabled.", False
+    payload = dict(row.payload or {})
+    try:
+        entry.decl.send(
+            recipient=row.recipient,
+            subject=payload.get("subject", ""),
+            body=payload.get("body", ""),
+            context={**payload, "idempotency_key": row.key, "message_id": row.id},
+        )
+    except PermanentFailure as exc:
+        return f"{exc}"[:2000] or "refused", True
+    except Exception as exc:  # noqa: BLE001 - any failure is retried
+        return f"{type(exc).__name__}: {exc}"[:2000], False
+    return "", False
 
 
 def sweep(limit: int = 1000) -> int:
@@ -168,6 +221,7 @@ from kernel import hookimpl  # noqa: E402
 @hookimpl
 def hookdesk_register_jobs():
     return [
-        _d.JobDecl(DELIVER_JOB, lambda message_id: deliver(message_id), retries=3, retry_delay=5),
+        _d.JobDecl(DELIVER_JOB, lambda message_id: deliver_due(first=message_id), retries=3,
+                   retry_delay=5),
         _d.JobDecl(SWEEP_JOB, lambda: sweep(), retries=0, periodic="* * * * *"),
     ]

@@ -248,12 +248,27 @@ def worker_command(workers, no_periodic):
                           max_delay=1.0).run()
 
 
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", "-w", type=int, default=None,
+              help="Worker processes (default: 2 x cores + 1, at most 9).")
+@click.option("--threads", type=int, default=4, show_default=True,
+              help="Threads per worker process.")
+@click.option("--access-log", is_flag=True, help="Log every request to standard output.")
+def serve_command(host, port, workers, threads, access_log):
+    """Serve Hookdesk with gunicorn (production WSGI server); run `hookdesk worker` beside it."""
+    from web.serve import default_workers, serve
+
+    serve(host, port, workers or default_workers(), threads, access_log)
+
+
 def register(app, host) -> None:
     """Add Hookdesk's and the plugins' commands to ``app.cli``."""
     from web.cli_config import COMMANDS
 
     for command in (db_group, plugins_command, demo_command, user_group, worker_command,
-                    token_group, *COMMANDS):
+                    serve_command, token_group, *COMMANDS):
         app.cli.add_command(command)
     taken = set(app.cli.commands) | {"run", "shell", "routes"}
     for plugin, commands in host.collect("hookdesk_register_cli_commands"):

@@ -45,7 +45,7 @@ def test_the_check_finds_a_commit(tmp_path):
 
 
 def _run_at_once(app, count: int, work) -> list[BaseException]:
-    db.session.commit()  # noqa: the test's own setup: the main thread holds no transaction
+    db.session.commit()  # test setup: the main thread holds no transaction
     barrier = threading.Barrier(count, timeout=30)
     errors: list[BaseException] = []
 
@@ -131,7 +131,7 @@ def test_a_token_is_stamped_at_most_once_a_minute(app, agent):
     older = utcnow() - timedelta(minutes=2)
     db.session.execute(db.update(ApiToken).where(ApiToken.id == row.id)
                        .values(last_used_at=older))
-    db.session.commit()  # noqa: test setup
+    db.session.commit()  # test setup
     tokens._stamped.clear()
     tokens.authenticate(secret)
     assert db.session.get(ApiToken, row.id).last_used_at > older

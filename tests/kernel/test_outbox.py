@@ -96,3 +96,35 @@ def test_permanent_failure_is_not_retried_and_can_be_retried_by_hand(probe_app):
     MODE["fail"] = None
     outbox.retry(row)
     assert _row("k5").status == "sent"
+
+
+def test_the_worker_sends_in_batches(probe_app):
+    """120 letters due at once: claimed and recorded in a few write transactions
+    (not two per letter), each sent once, and a job for a letter an earlier batch
+    took writes nothing."""
+    from sqlalchemy import event
+
+    later = utcnow() + timedelta(hours=1)
+    with unit_of_work():
+        for n in range(120):
+            outbox.put("probe", f"r{n}@b.c", {"subject": f"n{n}"}, key=f"b{n}", not_before=later)
+    assert SENT == []
+    db.session.execute(db.update(OutboxMessage).values(next_attempt_at=utcnow()))
+    db.session.commit()  # test setup: make them due
+    first = _row("b0").id
+    writes: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.startswith("BEGIN IMMEDIATE") or statement.startswith("UPDATE"):
+            writes.append(statement.split()[0])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert outbox.deliver_due(first=first) == 120
+        assert outbox.deliver_due(first=first + 1) == 0  # taken by the batch already
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert sorted(key for _r, _s, key in SENT) == sorted(f"b{n}" for n in range(120))
+    assert writes.count("BEGIN") <= 6  # 3 batches: a claim and a record each
+    statuses = db.session.scalars(db.select(OutboxMessage.status).distinct()).all()
+    assert statuses == ["sent"]
