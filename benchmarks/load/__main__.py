@@ -186,7 +186,7 @@ def run(setup: str, users: int, seconds: int, workers: int | None, keep: bool) -
     tokens_file, ledger_file = instance / "tokens.json", instance / "ledger.json"
     _people(app, users, tokens_file)
     port = _free_port()
-    logs = open(instance / "server.log", "w", encoding="utf-8")
+    logs = open(instance / "server.log", "w", encoding="utf-8")  # noqa: SIM115 - closed below
     serve = [str(BIN / "hookdesk"), "serve", "--port", str(port)]
     if workers:
         serve += ["--workers", str(workers)]

@@ -22,7 +22,8 @@ from urllib.parse import urlparse
 
 from locust import HttpUser, between, events, task
 
-_tokens = json.load(open(os.environ["HOOKDESK_LOAD_TOKENS"], encoding="utf-8"))
+with open(os.environ["HOOKDESK_LOAD_TOKENS"], encoding="utf-8") as _fh:
+    _tokens = json.load(_fh)
 _agent_tokens = itertools.cycle(_tokens["agents"])
 _customer_tokens = itertools.cycle(_tokens["customers"])
 _pick = threading.Lock()
