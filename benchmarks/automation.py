@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from benchmarks.common import app_context, make_agent, table, title
+from benchmarks.common import app_context, make_agent, ratio, table, title
 
 PLUGINS = ("helpdesk", "triggers")
 
@@ -129,6 +129,75 @@ def mail_delay(root: str, messages: int) -> None:
                ("max", f"{delays[-1] * 1000:.0f}")], ("commit -> SMTP", "ms"))
 
 
+def mail_burst(root: str, messages: int) -> None:
+    """(f) What 50 users produce in a minute (about 1,500 letters), committed as fast
+    as possible, ten to a transaction: how long a real ``hookdesk worker`` on the
+    SQLite queue takes to hand them all to SMTP, against sending the same letters
+    straight to the same server (a connection each, as the transport does)."""
+    import smtplib
+    from email.message import EmailMessage
+
+    from aiosmtpd.controller import Controller
+
+    from web.testing import Mailbox, _free_port, _Handler
+
+    title(f"(f) a burst of {messages} letters through the outbox on the embedded queue")
+    box = Mailbox("127.0.0.1", _free_port())
+    smtp = Controller(_Handler(box), hostname=box.host, port=box.port)
+    smtp.start()
+    try:
+        started = time.perf_counter()
+        for n in range(messages):
+            mail = EmailMessage()
+            mail["Subject"], mail["From"], mail["To"] = f"raw-{n}", "a@example.com", "b@example.com"
+            mail.set_content("hello")
+            with smtplib.SMTP(box.host, box.port) as client:
+                client.send_message(mail)
+        baseline = time.perf_counter() - started
+        box.messages.clear()
+        queue_url = f"sqlite:///{root}/burst-queue.db"
+        app = _app(root, "burst", {"HOOKDESK_QUEUE_URL": queue_url, "HOOKDESK_MAIL_URL": box.url})
+        env = {**os.environ, "HOOKDESK_INSTANCE_PATH": app.instance_path,
+               "HOOKDESK_DATABASE_URL": app.config["HOOKDESK_DATABASE_URL"],
+               "HOOKDESK_QUEUE_URL": queue_url, "HOOKDESK_MAIL_URL": box.url,
+               "HOOKDESK_PLUGINS": ",".join(PLUGINS), "HOOKDESK_SECRET_KEY": "bench"}
+        worker = subprocess.Popen(
+            [os.path.join(os.path.dirname(sys.executable), "hookdesk"), "worker", "-w", "2",
+             "--no-periodic"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(3)  # let the worker start
+            from kernel import outbox
+            from kernel.services.uow import unit_of_work
+
+            started = time.perf_counter()
+            with app_context(app):
+                for first in range(0, messages, 10):
+                    with unit_of_work():
+                        for n in range(first, min(first + 10, messages)):
+                            outbox.put("email", "someone@example.com",
+                                       {"subject": f"burst-{n}", "body": "hello"},
+                                       key=f"burst-{n}")
+            committed = time.perf_counter() - started
+            deadline = time.perf_counter() + 300
+            while len(box.messages) < messages and time.perf_counter() < deadline:
+                time.sleep(0.05)
+            drained = time.perf_counter() - started
+        finally:
+            worker.terminate()
+            worker.wait(timeout=20)
+    finally:
+        smtp.stop()
+    arrived = len(box.messages)
+    table([("straight to SMTP (baseline)", f"{baseline:.2f}", f"{messages / baseline:.0f}",
+            "1.00x"),
+           (f"outbox + worker ({arrived} arrived)", f"{drained:.2f}",
+            f"{arrived / drained:.0f}", ratio(drained, baseline))],
+          ("letters", "s", "letters/s", "vs baseline"))
+    print(f"all {messages} committed after {committed:.2f} s; "
+          f"{'all' if arrived == messages else f'only {arrived}'} sent after {drained:.2f} s")
+
+
 def run(root: str, quick: bool) -> None:
     rule_engine(root, 100 if quick else 500)
     mail_delay(root, 50 if quick else 200)
+    mail_burst(root, 300 if quick else 1500)

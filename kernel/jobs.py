@@ -76,8 +76,11 @@ def queue() -> Huey:
     return current_app.extensions["hookdesk_jobs"]["queue"]
 
 
-def enqueue(key: str, **kwargs: Any) -> None:
-    """Queue job ``key``; inside a unit of work, only once it has committed."""
+def enqueue(key: str, once: bool = False, **kwargs: Any) -> None:
+    """Queue job ``key``; inside a unit of work, only once it has committed.
+
+    ``once``: inside a unit of work, queue job ``key`` at most once (with the
+    arguments of the first call) however often the change asks for it."""
     from kernel.services.uow import call_after_commit, in_unit_of_work
 
     tasks = current_app.extensions["hookdesk_jobs"]["tasks"]
@@ -85,6 +88,6 @@ def enqueue(key: str, **kwargs: Any) -> None:
         raise ValidationFailed({"job": f"Unknown job {key!r}."})
     task = tasks[key]
     if in_unit_of_work():
-        call_after_commit(lambda: task(**kwargs))
+        call_after_commit(lambda: task(**kwargs), once=f"job:{key}" if once else None)
     else:
         task(**kwargs)

@@ -3,7 +3,7 @@ sent once (R3, X4).
 
 1. ``put()`` runs inside the unit of work of the change and writes a row; a
    rolled-back change leaves none. Its unique ``key`` makes a repeat a no-op.
-2. After commit the job ``outbox.deliver`` is queued for the row.
+2. After commit the job ``outbox.deliver`` is queued, once per change.
 3. The job (``deliver_due()``) claims the row, with the other rows due now, in
    batches by one conditional UPDATE (pending -> sending) each, so two workers
    never send a row at once, and calls the channel's ``send``
@@ -74,7 +74,8 @@ def put(
     db.session.flush()
     from kernel import jobs
 
-    jobs.enqueue(DELIVER_JOB, message_id=row.id)
+    # One job per change: it sends this row and every other one due, in batches.
+    jobs.enqueue(DELIVER_JOB, once=True, message_id=row.id)
     return row
 
 

@@ -89,11 +89,18 @@ def after_commit(signal: Signal, sender: str, **kwargs: Any) -> None:
     db.session.info[_PENDING].append((signal, sender, kwargs))
 
 
-def call_after_commit(callback: Any) -> None:
-    """Run ``callback()`` once the outermost unit of work commits (never on rollback)."""
+def call_after_commit(callback: Any, once: str | None = None) -> None:
+    """Run ``callback()`` once the outermost unit of work commits (never on rollback).
+
+    ``once``: a key; of the callbacks given the same key in one unit of work only
+    the first runs (one delivery job for all the letters of a change)."""
     if not in_unit_of_work():  # pragma: no cover - programming error
         raise RuntimeError("call_after_commit() outside a unit of work")
-    db.session.info[_PENDING].append((None, "", {"callback": callback}))
+    pending = db.session.info[_PENDING]
+    if once is not None and any(signal is None and kwargs.get("once") == once
+                                for signal, _sender, kwargs in pending):
+        return
+    pending.append((None, "", {"callback": callback, "once": once}))
 
 
 def _dispatch(pending: list[tuple[Signal | None, str, dict[str, Any]]]) -> None:
