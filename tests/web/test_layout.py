@@ -191,7 +191,8 @@ def test_pages_carry_security_headers(client):
 @pytest.mark.app_config(HOOKDESK_BASE_URL="https://help.example.com")
 def test_cookies_are_secure_behind_https(client):
     response = client.get("/auth/login", base_url="https://help.example.com")
-    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("hookdesk_session="))
+    cookie = next(c for c in response.headers.getlist("Set-Cookie")
+                  if c.startswith("hookdesk_session="))
     assert "Secure" in cookie
 
 
