@@ -39,23 +39,32 @@ def make_queue(app: Flask) -> Huey:
         queue = MemoryHuey(name, immediate=True, results=False)
     else:
         raise ValueError(f"HOOKDESK_QUEUE_URL {url!r}: use sqlite:///..., redis://... or memory://")
+    app.extensions["hookdesk_jobs"] = {"queue": queue, "tasks": {}}
     registry = app.extensions["hookdesk"].registry
-    tasks = {}
-    for key, entry in sorted(registry.jobs.items()):
-        decl = entry.decl
-        runner = _in_app_context(app, decl.run)
-        if decl.periodic:
-            minute, hour, day, month, dow = decl.periodic.split()
-            tasks[key] = queue.periodic_task(
-                crontab(minute, hour, day, month, dow), retries=decl.retries,
-                retry_delay=decl.retry_delay, name=key,
-            )(runner)
-        else:
-            tasks[key] = queue.task(
-                retries=decl.retries, retry_delay=decl.retry_delay, retry_backoff=2, name=key,
-            )(runner)
-    app.extensions["hookdesk_jobs"] = {"queue": queue, "tasks": tasks}
+    for _key, entry in sorted(registry.jobs.items()):
+        add_job(app, entry.decl)
     return queue
+
+
+def add_job(app: Flask, decl: Any) -> None:
+    """Declare one more job (a ``JobDecl``) on ``app``'s queue — for the web
+    layer's own jobs; plugins use ``hookdesk_register_jobs``."""
+    state = app.extensions["hookdesk_jobs"]
+    queue, tasks = state["queue"], state["tasks"]
+    key = decl.key
+    if key in tasks:
+        raise ValueError(f"job {key!r} is declared twice")
+    runner = _in_app_context(app, decl.run)
+    if decl.periodic:
+        minute, hour, day, month, dow = decl.periodic.split()
+        tasks[key] = queue.periodic_task(
+            crontab(minute, hour, day, month, dow), retries=decl.retries,
+            retry_delay=decl.retry_delay, name=key,
+        )(runner)
+    else:
+        tasks[key] = queue.task(
+            retries=decl.retries, retry_delay=decl.retry_delay, retry_backoff=2, name=key,
+        )(runner)
 
 
 def _in_app_context(app: Flask, func):

@@ -6,6 +6,9 @@
   without the mark every built-in plugin is enabled.
 * ``client`` / ``runner`` — Flask's test client and CLI runner for ``app``.
 * ``agent``, ``admin``, ``customer_user`` — users; ``make_ticket`` — a factory.
+* ``@pytest.mark.app_config(NAME=value, ...)`` — extra config for the test's app.
+  Rate limits (``HOOKDESK_RATELIMIT_*``) are set too high to meet unless a test
+  sets its own.
 
 The database is SQLite in a temporary folder, or the PostgreSQL database named by
 ``HOOKDESK_TEST_DATABASE_URL``. Migrations run once per session per plugin set;
@@ -73,6 +76,7 @@ def build_app(tmp_path, plugins: tuple[str, ...] | None, extra_config: dict | No
 
     from kernel.sync import sync
     from web import create_app
+    from web.ratelimit import RULES
 
     instance = os.path.join(str(tmp_path), "instance")
     os.makedirs(instance, exist_ok=True)
@@ -88,6 +92,9 @@ def build_app(tmp_path, plugins: tuple[str, ...] | None, extra_config: dict | No
         "HOOKDESK_QUEUE_URL": "memory://",
         # Strong password hashing costs ~0.1 s a user: far too slow for fixtures.
         "HOOKDESK_PASSWORD_HASH": "pbkdf2:sha256:1000",
+        # Tests log in again and again from one address: limits too high to meet.
+        # A test of the limits sets low ones: @pytest.mark.app_config(HOOKDESK_RATELIMIT_...).
+        **{option: "100000 per minute" for option in RULES.values()},
     }
     if plugins is not None:
         config["HOOKDESK_PLUGINS"] = ",".join(plugins)

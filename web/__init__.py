@@ -52,7 +52,7 @@ def create_app(config: dict[str, Any] | None = None, plugin_objects: dict | None
     migrations.configure(migrate, host)
 
     _request_scoped_g(app)
-    from web import api, auth, cli, files, forms, i18n, security, views
+    from web import api, auth, cli, files, forms, i18n, ratelimit, security, views
     from web.admin import bp as admin_bp
     from web.agent import bp as agent_bp
     from web.portal import bp as portal_bp
@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None, plugin_objects: dict | None
 
     i18n.init_app(app)
     security.init_app(app)
+    ratelimit.init_app(app)
     forms.init_app(app)
     auth.init_app(app)
     for blueprint in (views.bp, portal_bp, agent_bp, settings_bp, files.bp, admin_bp):

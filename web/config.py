@@ -31,10 +31,21 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
     "HOOKDESK_MAIL_FROM": ("Hookdesk <noreply@localhost>", str),
     "HOOKDESK_REGISTRATION": ("link", str),
     "HOOKDESK_PASSWORD_LINK_HOURS": (72, int),
+    "HOOKDESK_REMEMBER_DAYS": (30, int),
+    "HOOKDESK_PROXY_COUNT": (0, int),
+    "HOOKDESK_RATELIMIT_ENABLED": (True, lambda v: str(v).lower() in ("1", "true", "yes")),
+    "HOOKDESK_RATELIMIT_STORAGE_URL": ("", str),
+    "HOOKDESK_RATELIMIT_LOGIN_ACCOUNT": ("10 per 15 minutes", str),
+    "HOOKDESK_RATELIMIT_LOGIN_ADDRESS": ("30 per 10 minutes", str),
+    "HOOKDESK_RATELIMIT_RESET_ACCOUNT": ("3 per hour", str),
+    "HOOKDESK_RATELIMIT_RESET_ADDRESS": ("10 per hour", str),
+    "HOOKDESK_RATELIMIT_REGISTER_ADDRESS": ("10 per hour", str),
+    "HOOKDESK_RATELIMIT_TOKEN_FAILURES": ("20 per 10 minutes", str),
+    "HOOKDESK_RATELIMIT_PUBLIC_FORM": ("30 per hour", str),
     "HOOKDESK_CONTENT_SECURITY_POLICY": (
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
         "script-src 'self'; "
-        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'",
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
         str,
     ),
 }

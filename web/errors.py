@@ -1,4 +1,4 @@
-"""Error pages in the layout (400, 401, 403, 404, 405, 413, 500...) for everything
+"""Error pages in the layout (400, 401, 403, 404, 405, 413, 429, 500...) for everything
 outside ``/api/``. The error handlers are registered once, by ``web.api.errors``:
 under ``/api/`` they answer JSON problems, elsewhere they call ``html_error``.
 
@@ -22,6 +22,20 @@ log = logging.getLogger("hookdesk.web")
 
 
 def _texts(code: int, exc: Exception | None) -> tuple[str, str]:
+    if code == 429:
+        from datetime import timedelta
+
+        from flask_babel import format_timedelta
+
+        seconds = getattr(exc, "retry_after", None)
+        if isinstance(seconds, int) and seconds > 0:
+            wait = format_timedelta(timedelta(seconds=seconds), threshold=1)
+            return (_("Too many attempts"),
+                    _("Too many attempts from your address or for this account. "
+                      "Please wait %(wait)s and try again.", wait=wait))
+        return (_("Too many attempts"),
+                _("Too many attempts from your address or for this account. "
+                  "Please wait a little and try again."))
     if isinstance(exc, CSRFError):
         return (_("The form has expired"),
                 _("The page was open too long or the form came from another site. "

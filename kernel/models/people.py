@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table
@@ -45,6 +46,9 @@ class User(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Part of every session id and remember-me cookie: renewing it (log out, sign
+    # out everywhere, deactivation) ends every session of the account at once.
+    session_token: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16), default="agent")  # agent | customer
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     customer_id: Mapped[int | None] = mapped_column(
@@ -67,14 +71,26 @@ class User(db.Model):
         return self.kind == "customer"
 
     # The login protocol of Flask-Login (plain attributes: the kernel imports no web
-    # code). The id carries a stamp of the password hash, so changing or resetting
-    # the password ends every other session and spends every emailed password link.
+    # code). The id carries a stamp of the password hash and of ``session_token``:
+    # changing the password or renewing the token (``kernel.services.users.
+    # end_sessions``) ends every session and remember-me cookie of the account.
     is_authenticated = True
     is_anonymous = False
 
     @property
-    def session_stamp(self) -> str:
+    def password_stamp(self) -> str:
+        """Changes with the password: spends e-mailed password links."""
         return hashlib.sha256((self.password_hash or "-").encode()).hexdigest()[:16]
+
+    @property
+    def session_stamp(self) -> str:
+        """Changes with the password and with ``session_token``."""
+        raw = f"{self.password_hash or '-'}|{self.session_token or ''}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+    def renew_session_token(self) -> None:
+        """End every session of this account (the caller commits)."""
+        self.session_token = secrets.token_hex(16)
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_stamp}"

@@ -50,6 +50,14 @@ def create(user: User, name: str, actor: User | None = None) -> tuple[ApiToken, 
     return row, f"{SCHEME}_{prefix}_{secret}"
 
 
+def prefix_of(token: str) -> str | None:
+    """The public prefix of a well-formed token (``hd_<prefix>_<secret>``)."""
+    parts = (token or "").strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != SCHEME or not parts[1]:
+        return None
+    return parts[1][:32]
+
+
 def authenticate(token: str) -> User | None:
     """The active user behind a token, or None (unknown, revoked, malformed)."""
     parts = (token or "").strip().split("_", 2)

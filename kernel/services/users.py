@@ -103,6 +103,28 @@ def set_password(user: User, password: str, actor: User | None = None) -> None:
         raise ValidationFailed({"password": f"At least {MIN_PASSWORD} characters."})
     with unit_of_work():
         user.set_password(password)
+        # The new password's stamp already ends the other sessions; a new token
+        # too, so going back to an old password does not bring them back.
+        user.renew_session_token()
+
+
+def end_sessions(user: User, actor: User | None = None) -> None:
+    """End every session and remember-me cookie of ``user`` on every device:
+    logging out, "sign out everywhere" (by the user or an admin). API tokens are
+    not touched: they are revoked one by one (``kernel.services.tokens.revoke``)
+    and stop with deactivation."""
+    if actor is not None and actor.id != user.id:
+        permissions.require(actor, "admin.users")
+        _end_sessions_audited(user, actor=actor)
+        return
+    with unit_of_work():
+        user.renew_session_token()
+
+
+@audited("users.end_sessions")
+def _end_sessions_audited(user: User, actor: User | None = None) -> None:
+    with unit_of_work():
+        user.renew_session_token()
 
 
 def by_email(email: str) -> User | None:
@@ -176,11 +198,13 @@ def change_password(user: User, current: str, new: str) -> None:
 @audited("users.set_active")
 def set_active(user: User, active: bool, actor: User | None = None) -> None:
     """Deactivate (or reactivate) an account: a deactivated user cannot log in,
-    and their API tokens stop working."""
+    every session of theirs ends, and their API tokens stop working."""
     permissions.require(actor, "admin.users")
     if actor is not None and actor.id == user.id and not active:
         raise ValidationFailed({"is_active": "You cannot deactivate yourself."})
     with unit_of_work():
+        if user.is_active and not active:
+            user.renew_session_token()  # a later reactivation brings no old session back
         user.is_active = bool(active)
 
 

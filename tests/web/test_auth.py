@@ -149,9 +149,9 @@ def test_remember_me_sets_a_lasting_httponly_cookie(client, agent):
     response = client.post("/auth/login", data={"email": agent.email, "password": AGENT_PW,
                                                 "remember": "y"})
     cookies = response.headers.getlist("Set-Cookie")
-    remember = [c for c in cookies if c.startswith("remember_token=")]
+    remember = [c for c in cookies if c.startswith("hookdesk_remember=")]
     assert remember and "HttpOnly" in remember[0] and "SameSite=Lax" in remember[0]
-    session = [c for c in cookies if c.startswith("session=")]
+    session = [c for c in cookies if c.startswith("hookdesk_session=")]
     assert session and "HttpOnly" in session[0] and "SameSite=Lax" in session[0]
 
 
@@ -304,7 +304,7 @@ def test_password_links_expire_and_cannot_be_forged(app, client, customer_user):
         def get_timestamp(self):
             return int(time.time()) - (app.config["HOOKDESK_PASSWORD_LINK_HOURS"] + 1) * 3600
 
-    payload = {"u": customer_user.id, "s": customer_user.session_stamp, "p": "reset"}
+    payload = {"u": customer_user.id, "s": customer_user.password_stamp, "p": "reset"}
     old = URLSafeTimedSerializer(app.secret_key, salt=TOKEN_SALT, signer=PastSigner).dumps(payload)
     expired = client.get(f"/auth/password/{old}")
     assert expired.status_code == 400

@@ -152,7 +152,8 @@ def test_the_api_keeps_json_errors_and_needs_no_csrf(client, agent):
 
     missing = client.get("/api/v1/no-such-thing")
     assert missing.status_code == 404 and missing.json["title"] == "Not found"
-    assert "Content-Security-Policy" not in missing.headers
+    # JSON is never a page: nothing in it may run, and it is never framed.
+    assert missing.headers["Content-Security-Policy"].startswith("default-src 'none'")
     _row, secret = tokens.create(agent, "ci")
     created = client.post("/api/v1/tickets", json={"values": {"subject": "From a program"}},
                           headers={"Authorization": f"Bearer {secret}"}, csrf=False)
@@ -178,19 +179,20 @@ def test_pages_carry_security_headers(client):
     response = client.get("/auth/login")
     headers = response.headers
     assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert headers["X-Frame-Options"] == "DENY"
     assert headers["Referrer-Policy"] == "same-origin"
     policy = headers["Content-Security-Policy"]
-    assert "script-src 'self'" in policy and "frame-ancestors 'self'" in policy
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert "unsafe-inline" not in policy.split("script-src", 1)[1].split(";")[0]
-    cookie = next(c for c in headers.getlist("Set-Cookie") if c.startswith("session="))
+    cookie = next(c for c in headers.getlist("Set-Cookie") if c.startswith("hookdesk_session="))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
 
 
 @pytest.mark.app_config(HOOKDESK_BASE_URL="https://help.example.com")
 def test_cookies_are_secure_behind_https(client):
     response = client.get("/auth/login", base_url="https://help.example.com")
-    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+    cookie = next(c for c in response.headers.getlist("Set-Cookie")
+                  if c.startswith("hookdesk_session="))
     assert "Secure" in cookie
 
 

@@ -15,7 +15,7 @@ from web import i18n
 from web.admin import admin_required, bp
 from web.admin.common import first_error, show_errors
 from web.admin.forms import AgentEditForm, AgentForm, RoleEditForm, RoleForm
-from web.auth import password_link, viewer
+from web.auth import end_all_sessions, password_link, viewer
 from web.forms import options
 from web.mail import send_mail
 
@@ -132,6 +132,16 @@ def set_user_active(user_id: int):
     flash(_("%(email)s can log in again.", email=target.email) if active else
           _("%(email)s is deactivated: they cannot log in and their API tokens stop working.",
             email=target.email), "success")
+    return redirect(url_for("admin.user", user_id=target.id), code=303)
+
+
+@bp.post("/users/<int:user_id>/sessions/end")
+@admin_required("admin.users")
+def end_user_sessions(user_id: int):
+    target = _user_or_404(user_id)
+    end_all_sessions(target)
+    flash(_("%(email)s is signed out on every device. API tokens keep working until "
+            "revoked.", email=target.email), "success")
     return redirect(url_for("admin.user", user_id=target.id), code=303)
 
 

@@ -8,6 +8,7 @@ from flask import g, request
 from flask_smorest import abort
 
 from kernel.services import tokens
+from web import ratelimit
 
 
 def current_user():
@@ -20,8 +21,19 @@ def authenticate() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         abort(401, message="Send a personal API token: Authorization: Bearer <token>.",
               headers={"WWW-Authenticate": 'Bearer realm="hookdesk"'})
-    user = tokens.authenticate(token.strip())
+    token = token.strip()
+    # Failed tokens are counted per address and per token prefix (the account);
+    # once over the limit even a good token from there waits (429).
+    keys = [("token_failures", ratelimit.address())]
+    prefix = tokens.prefix_of(token)
+    if prefix:
+        keys.append(("token_failures", ratelimit.account("token:" + prefix)))
+    for rule, key in keys:
+        ratelimit.check(rule, key)
+    user = tokens.authenticate(token)
     if user is None:
+        for rule, key in keys:
+            ratelimit.hit(rule, key)
         abort(401, message="The token is unknown, revoked, or its user is deactivated.",
               headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     g.api_user = user

@@ -3,7 +3,9 @@ package (nothing third-party is copied into this repository)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, send_from_directory
+from flask import Blueprint, abort, make_response, render_template, send_from_directory
+
+from web.security import API_DOCS_POLICY
 
 bp = Blueprint("api_docs", __name__)
 
@@ -16,7 +18,10 @@ def _assets_dir() -> str:
 
 @bp.get("/docs")
 def page():
-    return render_template("api/docs.html")
+    response = make_response(render_template("api/docs.html"))
+    # Swagger UI's own scripts and styles, from this site only; never in a frame.
+    response.headers["Content-Security-Policy"] = API_DOCS_POLICY
+    return response
 
 
 @bp.get("/docs/assets/<path:name>")

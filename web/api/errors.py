@@ -4,7 +4,8 @@
      "errors": {"values.subject": ["This field is required."]}}
 
 Kernel refusals map to their status (404, 403, 409, 413, 422); request parsing
-errors from webargs become 422 with per-field messages; a malformed body is 400.
+errors from webargs become 422 with per-field messages; a malformed body is 400;
+a rate limit is 429 with ``Retry-After`` (seconds).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ TITLES = {
     415: "Unsupported media type",
     422: "Invalid input",
     428: "Precondition required",
+    429: "Too many requests",
 }
 
 

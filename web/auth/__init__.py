@@ -11,6 +11,13 @@ For the pages others build:
   could leave the site.
 * ``password_link(user, purpose)`` — an absolute "set your password" link,
   signed with ``SECRET_KEY`` and spent once the password changes.
+* ``end_all_sessions(user)`` — sign ``user`` out on every device; the current
+  request's session goes on when it is ``user``'s own (sign out everywhere else).
+
+Sessions end on the server: the session id and the remember-me cookie carry a
+stamp of the password hash and of ``users.session_token``. Logging out, a
+password change, deactivation and "sign out everywhere" renew it, so a copied
+``hookdesk_session`` or ``hookdesk_remember`` cookie no longer opens a page.
 """
 
 from __future__ import annotations
@@ -62,7 +69,9 @@ def load_user(ident: str) -> User | None:
     if user is None or not user.is_active:
         return None
     if not hmac.compare_digest(user.session_stamp, stamp):
-        return None  # the password changed since this session began
+        # The password changed, or the sessions were ended (log out, sign out
+        # everywhere, deactivation) since this session or cookie was made.
+        return None
     return user
 
 
@@ -131,7 +140,7 @@ def _serializer() -> URLSafeTimedSerializer:
 def password_token(user: User, purpose: str) -> str:
     if purpose not in PURPOSES:
         raise ValueError(purpose)
-    return _serializer().dumps({"u": user.id, "s": user.session_stamp, "p": purpose})
+    return _serializer().dumps({"u": user.id, "s": user.password_stamp, "p": purpose})
 
 
 def password_link(user: User, purpose: str) -> str:
@@ -155,16 +164,36 @@ def user_for_token(token: str) -> tuple[User, str] | None:
     user = get_by_id(User, data.get("u"))
     if user is None or not user.is_active:
         return None
-    if not hmac.compare_digest(user.session_stamp, str(data.get("s", ""))):
+    if not hmac.compare_digest(user.password_stamp, str(data.get("s", ""))):
         return None
     return user, data["p"]
+
+
+def end_all_sessions(user: User, keep_current: bool = True) -> None:
+    """End every session of ``user``; when the viewer is ``user`` and
+    ``keep_current``, this browser is signed in again with the new stamp (its
+    remember-me cookie renewed if it had one)."""
+    from flask import current_app
+    from flask_login import login_user
+
+    from kernel.services import users
+
+    me = viewer()
+    users.end_sessions(user, actor=me)
+    if keep_current and me is not None and me.id == user.id:
+        remember = current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies
+        login_user(user, remember=remember)
 
 
 def init_app(app: Flask) -> None:
     from flask_babel import gettext
 
-    from web.auth.views import bp
+    from kernel import jobs
+    from kernel.declarations import JobDecl
+    from web.auth.views import RESET_JOB, bp, send_reset_letter
 
+    # Retried while the database is away; the key makes a retry the same letter.
+    jobs.add_job(app, JobDecl(RESET_JOB, send_reset_letter, retries=3, retry_delay=10))
     login_manager.init_app(app)
     login_manager.localize_callback = gettext
     # A global too, so macros imported without context see it.

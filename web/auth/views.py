@@ -4,21 +4,24 @@ set a password from an e-mailed link."""
 from __future__ import annotations
 
 import secrets
+import uuid
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from kernel import jobs
 from kernel.errors import ValidationFailed
 from kernel.services import users
-from web import i18n
+from web import i18n, ratelimit
 from web.auth import password_link, safe_next, user_for_token, viewer
 from web.auth.forms import ForgotForm, LoginForm, RegisterForm, SetPasswordForm
 from web.forms import apply_errors
 from web.mail import send_mail
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+RESET_JOB = "auth.password_reset"
 
 # Checked when the e-mail is unknown, so a wrong address takes as long as a wrong
 # password and the answer time tells nothing.
@@ -46,8 +49,13 @@ def login():
     form = LoginForm()
     status = 200
     error = None
+    if form.is_submitted():
+        ratelimit.hit("login_address", ratelimit.address())
     if form.validate_on_submit():
-        user = users.by_email(form.email.data.strip())
+        email = form.email.data.strip()
+        # Counted before the password is checked, so parallel guesses are counted too.
+        ratelimit.hit("login_account", ratelimit.account(email))
+        user = users.by_email(email)
         if user is None:
             check_password_hash(_DUMMY_HASH, form.password.data)
             valid = False
@@ -56,6 +64,7 @@ def login():
         if valid and not user.is_active:
             error, status = _("This account is deactivated. Please contact support."), 403
         elif valid:
+            ratelimit.clear("login_account", ratelimit.account(email))
             login_user(user, remember=form.remember.data)
             _adopt_language(user)
             return redirect(safe_next(request.args.get("next")) or _home(), code=303)
@@ -83,6 +92,10 @@ def logout():
 
     user = viewer()
     lang = user.locale if user is not None else session.get("lang")
+    if user is not None:
+        # Ends this session on the server, and every other one of the account:
+        # a copied session or remember-me cookie opens nothing any more.
+        users.end_sessions(user, actor=user)
     logout_user()
     session.clear()
     if lang:
@@ -100,6 +113,8 @@ def register():
         return redirect(_home())
     form = RegisterForm()
     status = 200
+    if form.is_submitted():
+        ratelimit.hit("register_address", ratelimit.address())
     if form.validate_on_submit():
         password = secrets.token_urlsafe(9) if mode == "password" else None
         try:
@@ -137,18 +152,31 @@ def check_email():
 def forgot():
     form = ForgotForm()
     status = 200
+    if form.is_submitted():
+        ratelimit.hit("reset_address", ratelimit.address())
     if form.validate_on_submit():
-        user = users.by_email(form.email.data.strip())
-        if user is not None and user.is_active:
-            send_mail(user, "auth/reset_password", {"link": password_link(user, "reset")})
-        # The same answer whether or not the address has an account.
+        email = form.email.data.strip()
+        ratelimit.hit("reset_account", ratelimit.account(email))
+        # The same answer, in the same time, whether or not the address has an
+        # account: the worker looks the address up and writes the letter.
+        jobs.enqueue(RESET_JOB, email=email, letter_key=f"reset-{uuid.uuid4().hex}")
         return redirect(url_for("auth.check_email", reason="reset"), code=303)
     if form.is_submitted():
         status = 422
     return render_template("auth/forgot.html", form=form), status
 
 
+def send_reset_letter(email: str, letter_key: str) -> None:
+    """The job ``auth.password_reset``: the letter with a reset link, when
+    ``email`` belongs to an active account; nothing otherwise."""
+    user = users.by_email(email)
+    if user is not None and user.is_active:
+        send_mail(user, "auth/reset_password", {"link": password_link(user, "reset")},
+                  key=letter_key)
+
+
 @bp.route("/password/<token>", methods=["GET", "POST"])
+@ratelimit.limited("public_form")
 def set_password(token: str):
     found = user_for_token(token)
     if found is None:

@@ -3,14 +3,14 @@ and comes back to the page (errors are shown beside their fields)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from kernel.db import utcnow
 from kernel.errors import NotFound, ValidationFailed
 from kernel.services import tokens, users
 from web import i18n
-from web.auth import agent_required, login_required, viewer
+from web.auth import agent_required, end_all_sessions, login_required, viewer
 from web.forms import apply_errors
 from web.settings import bp
 from web.settings.forms import PasswordForm, PreferencesForm, TokenForm
@@ -76,9 +76,19 @@ def password():
     # The session id carries a stamp of the password: renew it, or this session ends too.
     from flask_login import login_user
 
-    login_user(user)
+    login_user(user, remember=current_app.config["REMEMBER_COOKIE_NAME"] in request.cookies)
     flash(_("Your password is changed. Other devices have been signed out."), "success")
     return redirect(url_for("settings.index"), code=303)
+
+
+@bp.post("/sessions/end")
+@login_required
+def end_sessions():
+    """Sign out everywhere else: every other session and remember-me cookie of
+    this account ends; this browser stays signed in."""
+    end_all_sessions(viewer())
+    flash(_("You are signed out on every other device."), "success")
+    return redirect(url_for("settings.index") + "#sessions", code=303)
 
 
 @bp.post("/tokens")
