@@ -25,7 +25,7 @@ SCHEME = "hd"
 STAMP_EVERY = timedelta(minutes=1)
 
 log = logging.getLogger("hookdesk.tokens")
-_stamped: dict[int, float] = {}  # token id -> monotonic time this process last stamped it
+_stamped: dict[str, float] = {}  # token prefix -> monotonic time this process last stamped it
 _stamped_lock = threading.Lock()
 
 
@@ -86,9 +86,9 @@ def _stamp_use(row: ApiToken) -> None:
         return
     tick = time.monotonic()
     with _stamped_lock:
-        if tick - _stamped.get(row.id, float("-inf")) < STAMP_EVERY.total_seconds():
+        if tick - _stamped.get(row.prefix, float("-inf")) < STAMP_EVERY.total_seconds():
             return
-        _stamped[row.id] = tick
+        _stamped[row.prefix] = tick
     try:
         with unit_of_work():
             db.session.execute(
@@ -101,7 +101,7 @@ def _stamp_use(row: ApiToken) -> None:
     except OperationalError:
         log.warning("could not record the use of API token %s; will try again", row.id)
         with _stamped_lock:
-            _stamped.pop(row.id, None)
+            _stamped.pop(row.prefix, None)
 
 
 def revoke(token_id: int, actor: User) -> ApiToken:
