@@ -147,8 +147,15 @@ def save_settings():
 
 
 def _template_errors(exc: ValidationFailed) -> dict:
-    return {key: " ".join(i18n.translate_message(m) for m in messages)
-            for key, messages in exc.errors.items()}
+    refusals = getattr(exc, "all", None) or [exc]
+    found: dict[str, str] = {}
+    for refusal in refusals:
+        if isinstance(refusal, service.SmsRefused):
+            found[refusal.field] = _(refusal.msgid, **refusal.values)
+        else:
+            for key, messages in refusal.errors.items():
+                found[key] = " ".join(i18n.translate_message(m) for m in messages)
+    return found
 
 
 @bp.get("/templates")

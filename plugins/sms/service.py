@@ -97,7 +97,6 @@ def check(phone_raw: str, text: str) -> tuple[str, str, segments.Segments]:
     if not configured():
         raise SmsRefused("gateway", NO_GATEWAY)
     text = (text or "").strip()
-    problems: dict[str, list[str]] = {}
     refusals: list[SmsRefused] = []
     phone = ""
     try:
@@ -114,16 +113,19 @@ def check(phone_raw: str, text: str) -> tuple[str, str, segments.Segments]:
     elif phone and (limit := _int_setting("sms.rate_limit", 5)) and sent_last_hour(phone) >= limit:
         refusals.append(SmsRefused("phone", RATE_LIMITED, n=limit))
     if refusals:
-        if len(refusals) == 1:
-            raise refusals[0]
-        for refusal in refusals:
-            for key, messages in refusal.errors.items():
-                problems.setdefault(key, []).extend(messages)
-        error = SmsRefused(refusals[0].field, refusals[0].msgid, **refusals[0].values)
-        error.errors = problems
-        error.all = refusals
-        raise error
+        raise combined(refusals)
     return phone, text, counted
+
+
+def combined(refusals: list[SmsRefused]) -> SmsRefused:
+    """One error carrying several refusals (``.all``), each translatable on its own."""
+    error = SmsRefused(refusals[0].field, refusals[0].msgid, **refusals[0].values)
+    error.errors = {}
+    for refusal in refusals:
+        for key, messages in refusal.errors.items():
+            error.errors.setdefault(key, []).extend(messages)
+    error.all = refusals
+    return error
 
 
 def send(ticket: Ticket | None, phone_raw: str, text: str, actor: User | None,
@@ -399,21 +401,21 @@ def save_template(values: dict[str, Any], actor: User | None,
     permissions.require(actor, MANAGE)
     name = str(values.get("name") or "").strip()
     body_ru, body_en = (str(values.get(k) or "").strip() for k in ("body_ru", "body_en"))
-    problems: dict[str, str] = {}
+    refusals: list[SmsRefused] = []
     if not name or len(name) > 100:
-        problems["name"] = NAME_NEEDED
+        refusals.append(SmsRefused("name", NAME_NEEDED))
     elif db.session.scalar(db.select(SmsTemplate.id).where(
             SmsTemplate.name == name, SmsTemplate.id != (template.id if template else -1))):
-        problems["name"] = NAME_TAKEN
+        refusals.append(SmsRefused("name", NAME_TAKEN))
     if not body_ru and not body_en:
-        problems["body_ru"] = BODY_NEEDED
+        refusals.append(SmsRefused("body_ru", BODY_NEEDED))
     for key, body in (("body_ru", body_ru), ("body_en", body_en)):
         bad = check_placeholders(body)
-        if bad and key not in problems:
-            problems[key] = UNKNOWN_PLACEHOLDER % {"name": "{{" + bad + "}}",
-                                                   "known": ", ".join(KNOWN)}
-    if problems:
-        raise ValidationFailed(problems)
+        if bad and not any(r.field == key for r in refusals):
+            refusals.append(SmsRefused(key, UNKNOWN_PLACEHOLDER, name="{{" + bad + "}}",
+                                       known=", ".join(KNOWN)))
+    if refusals:
+        raise combined(refusals)
     with unit_of_work():
         if template is None:
             template = SmsTemplate(created_at=utcnow())

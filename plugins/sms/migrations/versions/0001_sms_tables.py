@@ -48,7 +48,7 @@ def upgrade():
     sa.Column('detail', sa.String(length=200), nullable=False),
     sa.ForeignKeyConstraint(['message_id'], ['sms_messages.id'], name=op.f('fk_sms_parts_message_id_sms_messages'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_parts')),
-    sa.UniqueConstraint('gateway', 'provider_id', name=op.f('uq_sms_parts_gateway'))
+    sa.UniqueConstraint('gateway', 'provider_id', name=op.f('uq_sms_parts_gateway_provider_id'))
     )
     op.create_index(op.f('ix_sms_parts_message_id'), 'sms_parts', ['message_id'], unique=False)
     op.create_table('sms_templates',
