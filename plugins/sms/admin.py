@@ -28,7 +28,7 @@ from plugins.sms import GATEWAY_CHOICES, gateways, service
 from plugins.sms.models import SmsDevMessage, SmsMessage, SmsOptOut, SmsTemplate
 from plugins.sms.views import STATUS_LABELS, STATUS_TONES
 from web import i18n
-from web.admin import SECTIONS, Section
+from web.admin import SECTIONS, Section, sections_for
 from web.auth import permission_required, viewer
 
 bp = Blueprint("sms_admin", __name__, url_prefix="/admin/sms", template_folder="templates")
@@ -51,6 +51,12 @@ REQUIRED = N_("Required for this gateway.")
 BAD_URL = N_("An address starting with http:// or https://.")
 TOO_LONG = N_("At most %(n)s characters.")
 BAD_SENDER = N_("Up to 11 Latin letters, digits and spaces, or a number of up to 15 digits.")
+
+
+@bp.context_processor
+def _context() -> dict:
+    user = viewer()
+    return {"admin_sections": sections_for(user) if user is not None else []}
 
 
 def _refuse(problems: dict, key: str, msgid: str, **values) -> None:

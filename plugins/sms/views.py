@@ -29,7 +29,8 @@ from web.security import csrf
 bp = Blueprint("sms", __name__, url_prefix="/sms", template_folder="templates",
                static_folder="static", static_url_path="/static")
 
-STATUS_LABELS = {"queued": N_("Queued"), "sent": N_("Sent"), "delivered": N_("Delivered"),
+STATUS_LABELS = {"queued": N_("Queued"), "sent": N_("Sent, awaiting the report"),
+                 "delivered": N_("Delivered"),
                  "undelivered": N_("Not delivered"), "failed": N_("Failed")}
 STATUS_TONES = {"queued": "neutral", "sent": "info", "delivered": "success",
                 "undelivered": "danger", "failed": "danger"}
