@@ -105,7 +105,7 @@ def parse_settings(form) -> tuple[dict, dict]:
     values["smpp_port"] = _number(form, "smpp_port", 1, 65535, problems) if (
         raw_port or gateway == "smpp") else 2775
     if gateway:
-        for name in gateways.REQUIRED[gateway] if gateway in gateways.REQUIRED else ():
+        for name in gateways.REQUIRED.get(gateway, ()):
             key = name.removeprefix("sms.")
             if not values.get(key):
                 _refuse(problems, key, REQUIRED)

@@ -10,11 +10,13 @@ from kernel.services import settings
 from plugins.sms import service
 
 TEMPLATES = [
-    ("Заявка принята", "Заявка {{ticket.number}} принята. Мы свяжемся с вами в ближайшее время.",
+    ("Заявка принята",
+     "Заявка {{ticket.number}} принята. Мы свяжемся с вами в ближайшее время.",
      "Ticket {{ticket.number}} received. We will contact you shortly."),
     ("Статус заявки", "Заявка {{ticket.number}}: {{ticket.status}}.",
      "Ticket {{ticket.number}}: {{ticket.status}}."),
-    ("Не дозвонились", "{{customer.name}}, не смогли до вас дозвониться по заявке {{ticket.number}}. "
+    ("Не дозвонились",
+     "{{customer.name}}, не смогли до вас дозвониться по заявке {{ticket.number}}. "
      "Перезвоните, пожалуйста.",
      "{{customer.name}}, we could not reach you about ticket {{ticket.number}}. "
      "Please call us back."),

@@ -18,10 +18,10 @@ Errors: a refused connection, a bind refused, a timeout, ``ESME_RTHROTTLED``,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import re
-import socket
 import time
 from collections.abc import Callable
 
@@ -111,10 +111,9 @@ class SmppGateway:
 
     @staticmethod
     def _close(client: smpplib.client.Client) -> None:
-        try:
+        with contextlib.suppress(smpplib.exceptions.PDUError,
+                                 smpplib.exceptions.ConnectionError, OSError):
             client.unbind()
-        except (smpplib.exceptions.PDUError, smpplib.exceptions.ConnectionError, OSError):
-            pass
         client.disconnect()
 
     def _received(self, pdu, **_kwargs):
@@ -170,7 +169,7 @@ class SmppGateway:
             if status in TEMPORARY_STATUSES or not status:
                 raise TemporaryFailure(text_) from exc
             raise PermanentFailure(text_) from exc
-        except (smpplib.exceptions.ConnectionError, socket.timeout, OSError) as exc:
+        except (TimeoutError, smpplib.exceptions.ConnectionError, OSError) as exc:
             raise TemporaryFailure(f"The SMSC connection broke: {exc}") from exc
         finally:
             self._close(client)
@@ -189,7 +188,7 @@ class SmppGateway:
             while not (until and until()) and (stop_at is None or time.monotonic() < stop_at):
                 try:
                     client.read_once(auto_send_enquire_link=False)
-                except socket.timeout:
+                except TimeoutError:
                     continue
         except (smpplib.exceptions.ConnectionError, OSError) as exc:
             raise TemporaryFailure(f"The SMSC connection broke: {exc}") from exc

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from loopback import SmppServer, SmsRuServer
 
 pytest_plugins = ["web.testing"]

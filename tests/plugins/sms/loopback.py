@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import socketserver
 import struct
 import threading
@@ -33,7 +32,7 @@ def _cstr(data: bytes, pos: int) -> tuple[bytes, int]:
 def parse_submit(body: bytes) -> dict:
     pos = 0
     service_type, pos = _cstr(body, pos)
-    src_ton, src_npi = body[pos], body[pos + 1]
+    src_ton = body[pos]
     source, pos = _cstr(body, pos + 2)
     dst_ton, dst_npi = body[pos], body[pos + 1]
     destination, pos = _cstr(body, pos + 2)
@@ -158,7 +157,7 @@ class SmppServer:
                     return
                 else:
                     sock.sendall(pdu(0x80000000, 0x03, seq))  # generic_nack: invalid command
-        except (OSError, socket.timeout):
+        except (TimeoutError, OSError):
             return
 
     def reply(self, source: str, text: str) -> None:
