@@ -92,6 +92,20 @@ def sent_last_hour(phone: str) -> int:
         SmsMessage.status != "failed")) or 0
 
 
+def _recheck_rate(phone: str) -> None:
+    """The rate limit again, inside the writing transaction and one writer per number
+    at a time (PostgreSQL: an advisory lock on the number; SQLite: the one writer),
+    so concurrent sends cannot both slip under it."""
+    limit = _int_setting("sms.rate_limit", 5)
+    if not limit:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(db.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                           {"key": f"sms-rate:{phone}"})
+    if sent_last_hour(phone) >= limit:
+        raise SmsRefused("phone", RATE_LIMITED, n=limit)
+
+
 def check(phone_raw: str, text: str) -> tuple[str, str, segments.Segments]:
     """Validate a send; returns (E.164 number, text, its segments) or raises ``SmsRefused``."""
     if not configured():
@@ -140,6 +154,7 @@ def send(ticket: Ticket | None, phone_raw: str, text: str, actor: User | None,
             return existing
     phone, text, counted = check(phone_raw, text)
     with unit_of_work():
+        _recheck_rate(phone)
         message = SmsMessage(key=key or f"sms-{uuid.uuid4().hex}", phone=phone, body=text,
                              encoding=counted.encoding, parts=counted.parts, status="queued",
                              ticket_id=ticket.id if ticket else None, via=via[:100],
