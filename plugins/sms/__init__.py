@@ -48,7 +48,7 @@ def hookdesk_register_settings():
     return [
         s("sms.gateway", N_("SMS gateway"), "", "choice",
           N_("Where SMS go. Until one is chosen and filled in, nothing offers to send SMS."),
-          choices=GATEWAY_CHOICES),
+          choices=GATEWAY_CHOICES[1:]),
         s("sms.sender", N_("Sender name"), "",
           help_text=N_("The sender name or number the gateway approved (up to 11 letters).")),
         s("sms.rate_limit", N_("SMS an hour to one number"), 5, "number",

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import hmac
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from kernel import declarations as d
@@ -56,7 +65,7 @@ def card_panels(ticket: Ticket, viewer_: User) -> list[d.Panel] | None:
         "can_send": may_send(viewer_), "messages": sent, "templates": choices,
         "locale": locale, "phones": service.ticket_phones(ticket),
         "status_labels": STATUS_LABELS, "status_tones": STATUS_TONES,
-        "chosen_phone": request.args.get("sms_to", ""),
+        "chosen_phone": request.args.get("sms_to", "") if has_request_context() else "",
         "max_parts": settings.get("sms.max_parts") or 6,
     })]
 

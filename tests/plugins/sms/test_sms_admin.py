@@ -42,6 +42,9 @@ def test_settings_are_checked_and_saved_whole(app, client, admin):
     token = settings.get("sms.callback_token")
     assert token and f"/sms/callback/smsru/{token}" in client.get("/admin/sms").get_data(
         as_text=True)
+    # The kernel's page of every live setting shows them too, and keeps them when saved.
+    page = client.get("/admin/settings")
+    assert page.status_code == 200 and "s_sms__gateway" in page.get_data(as_text=True)
 
 
 def test_only_managers_open_the_admin(app, client, agent):
