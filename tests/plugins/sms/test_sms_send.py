@@ -183,3 +183,16 @@ def test_a_refused_number_fails_for_good_and_says_so_on_the_timeline(smsru, agen
     assert row.status == "failed" and message.status == "failed" and "202" in message.error
     [event] = _events(ticket, "sms.undelivered")
     assert "202" in event.data["error"]
+
+
+def test_the_customer_sees_neither_the_panel_nor_the_sms_events(dev, app, agent,
+                                                               customer_user):
+    from kernel.services import tickets
+
+    ticket = tickets.create({"subject": "Своя заявка"}, actor=customer_user)
+    service.send(ticket, "+79123456789", "Секретный текст для проверки", actor=agent)
+    client = app.test_client()
+    login(client, customer_user)
+    page = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Секретный текст" not in page and "SMS" not in page
+    assert 'data-panel="sms"' not in page
