@@ -188,3 +188,35 @@ def test_the_dev_gateway_page_plays_back_reports(dev, app, admin, agent, ticket)
     assert other.get("/admin/sms/dev").status_code == 403
     assert db.session.scalar(db.select(db.func.count(OutboxMessage.id))) == 1
     assert db.session.scalar(db.select(db.func.count(SmsMessage.id))) == 1
+
+
+def test_smpp_down_then_up_sends_exactly_once(configure, agent, ticket):
+    from datetime import timedelta
+
+    from kernel import outbox
+    from kernel.db import utcnow
+    from loopback import SmppServer
+
+    server = SmppServer()
+    port = server.port
+    server.close()  # the SMSC is down
+    configure("smpp", smpp_host="127.0.0.1", smpp_port=port, smpp_system_id="hookdesk",
+              smpp_password="secret")
+    message = service.send(ticket, "+79123456789", "Hello", actor=agent)
+    row = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.channel == "sms"))
+    assert row.status == "pending" and "Cannot reach the SMSC" in row.last_error
+    server = SmppServer()  # up again (on a new port: the admin saves it)
+    try:
+        configure("smpp", smpp_port=server.port)
+        db.session.execute(db.update(OutboxMessage).values(next_attempt_at=utcnow()))
+        db.session.commit()
+        outbox.sweep()
+        db.session.refresh(message)
+        assert message.status == "sent" and len(server.submits) == 1
+        db.session.execute(db.update(OutboxMessage).values(
+            status="sending", claimed_at=utcnow() - timedelta(hours=1)))
+        db.session.commit()
+        outbox.sweep()  # a crashed worker's claim: the channel knows it left already
+        assert len(server.submits) == 1
+    finally:
+        server.close()
