@@ -193,9 +193,10 @@ def test_the_dev_gateway_page_plays_back_reports(dev, app, admin, agent, ticket)
 def test_smpp_down_then_up_sends_exactly_once(configure, agent, ticket):
     from datetime import timedelta
 
+    from loopback import SmppServer
+
     from kernel import outbox
     from kernel.db import utcnow
-    from loopback import SmppServer
 
     server = SmppServer()
     port = server.port
