@@ -201,13 +201,16 @@ class TriggerConditionDecl:
 class TriggerActionDecl:
     """An action rules can run. ``run(ticket, event, params, context) -> None``.
 
-    ``side_effect`` actions (email, SMS, webhook) must go through the outbox."""
+    ``side_effect`` actions (email, SMS, webhook) must go through the outbox.
+    ``available()``, when given, says whether the action may be offered and run now
+    (e.g. an SMS gateway is configured); rules cannot be saved with an unavailable one."""
 
     key: str
     label: str
     run: Callable[..., None]
     params: Sequence[FieldDecl] = ()
     side_effect: bool = False
+    available: Callable[[], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -226,11 +229,13 @@ class EventKindDecl:
 
 @dataclass(frozen=True)
 class NotificationChannelDecl:
-    """A way to reach a person: ``send(recipient, subject, body, context)``."""
+    """A way to reach a person: ``send(recipient, subject, body, context)``.
+    ``available()``, when given, says whether the channel can send now (configured)."""
 
     key: str
     label: str
     send: Callable[..., None]
+    available: Callable[[], bool] | None = None
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,12 @@ def _key(context: Mapping[str, Any], recipient: str | None = None, many: bool = 
     return key
 
 
+def channel_ready(channel: str) -> bool:
+    """An enabled plugin provides ``channel`` and it is configured."""
+    entry = runtime.host().registry.notification_channels.get(channel)
+    return entry is not None and (entry.decl.available is None or bool(entry.decl.available()))
+
+
 def _need_channel(channel: str, what: str) -> None:
     if channel not in runtime.host().registry.notification_channels:
         raise ActionFailed(f"{what}: no enabled plugin provides the {channel!r} channel.")
@@ -372,7 +378,8 @@ ACTIONS = [
         d.FieldDecl("subject", "json", N_("Subject"), required=True, help_text=_TEXT_OR_LOCALES),
         d.FieldDecl("body", "json", N_("Text"), required=True, help_text=_TEXT_OR_LOCALES),
     ]),
-    d.TriggerActionDecl("triggers.sms", N_("Send an SMS"), sms, side_effect=True, params=[
+    d.TriggerActionDecl("triggers.sms", N_("Send an SMS"), sms, side_effect=True,
+                        available=lambda: channel_ready(SMS_CHANNEL), params=[
         d.FieldDecl("to", "choice", N_("To"), required=True,
                     choices=[("customer", N_("The customer's phone")),
                              ("phone", N_("A number"))]),

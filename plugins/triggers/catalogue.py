@@ -110,8 +110,14 @@ def catalogue() -> dict[str, Any]:
         "actions": [{"key": key, "label": str(entry.decl.label), "plugin": entry.plugin,
                      "side_effect": entry.decl.side_effect,
                      "params": [_param(p) for p in entry.decl.params]}
-                    for key, entry in sorted(reg.trigger_actions.items())],
+                    for key, entry in sorted(reg.trigger_actions.items())
+                    if offered(entry.decl)],
     }
+
+
+def offered(decl: Any) -> bool:
+    """An action is offered unless its ``available()`` says not now (T3: no SMS gateway)."""
+    return decl.available is None or bool(decl.available())
 
 
 # -- validation ---------------------------------------------------------------------
@@ -516,6 +522,10 @@ def check_actions(actions: Any, out: Problems) -> list[dict[str, Any]]:
         if entry is None:
             out.add(f"{path}.action", f"Unknown action {key!r}; known: "
                                       f"{', '.join(sorted(known))}.")
+            continue
+        if not offered(entry.decl):
+            out.add(f"{path}.action", f"Action {key!r} is not available now: "
+                                      "what it needs is not configured.")
             continue
         before = len(out.errors)
         params = check_params(entry.decl.params, item.get("params"), f"{path}.params", out)

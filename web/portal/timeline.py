@@ -103,8 +103,8 @@ def for_customer(ticket: Ticket, viewer: User) -> list[Entry]:
             entry.text = _("File attached: %(name)s", name=attachment.filename)
         else:
             declared = kinds.get(kind)
-            if declared is None:
-                continue
+            if declared is None or declared.decl.audience != "customer":
+                continue  # a plugin's staff-only kind (an SMS log, a call)
             entry.text = i18n.translate_label(declared.decl.label)
         entries.append(entry)
     return entries
