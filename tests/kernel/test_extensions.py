@@ -198,10 +198,10 @@ def test_a_key_added_by_two_plugins_names_both():
     class Declares:
         @hookimpl
         def hookdesk_register_fields(self):
-            return [d.FieldDecl("probe_colour", "text", "Colour")]
+            return [d.FieldDecl("probe_b_colour", "text", "Colour")]
 
-    field = d.TicketTypeExtension("request", [d.FieldDecl("probe_colour", "text", "Colour")])
-    with pytest.raises(PluginError, match="'probe_colour' is declared by both 'probe' and "
+    field = d.TicketTypeExtension("request", [d.FieldDecl("probe_b_colour", "text", "Colour")])
+    with pytest.raises(PluginError, match="'probe_b_colour' is declared by both 'probe' and "
                                           "'probe_b'"):
         PluginHost(["helpdesk", "probe", "probe_b"],
                    extra={"probe": Declares(), "probe_b": Plain(field)})
