@@ -273,7 +273,6 @@ def token_revoke(token_id):
 def worker_command(workers, no_periodic):
     """Run the job queue's consumer (deliveries, periodic jobs) until interrupted."""
     from kernel import jobs
-
     from web import startup
 
     startup.run(current_app._get_current_object())
