@@ -98,8 +98,8 @@ def hookdesk_register_extensions() -> list[d.Extension]:
     Called: at start-up and at sync. Receives: nothing.
     Returns: a list of ``PipelineExtension``, ``TicketTypeExtension`` and
     ``ChoiceListExtension``; what they add is keyed ``<plugin>_<name>``.
-    Combine: all collected in the order of plugin names, so the result never
-    depends on load order; a key added twice (or already declared) is a
+    Combine: all collected and applied in the order of (target, plugin name),
+    so the result never depends on load order; a key added twice (or already declared) is a
     start-up error naming both plugins. An extension of a pipeline, type or list
     no enabled plugin declares is skipped with a warning (logged, and shown by
     ``hookdesk db upgrade``). ``hookdesk db upgrade`` writes each added status,
