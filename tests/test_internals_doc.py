@@ -83,7 +83,8 @@ def _parameter(p: inspect.Parameter) -> str:
 
 def signature_of(prefix: str, function) -> str:
     sig = inspect.signature(function)
-    text = f"{prefix}.{function.__name__}({', '.join(_parameter(p) for p in sig.parameters.values())})"
+    params = ", ".join(_parameter(p) for p in sig.parameters.values())
+    text = f"{prefix}.{function.__name__}({params})"
     if sig.return_annotation is not sig.empty:
         text += f" -> {_annotation(sig.return_annotation)}"
     return text
