@@ -137,7 +137,8 @@ def test_installed_command_end_to_end(tmp_path):
     instance.mkdir()
     upgrade = run(instance, "db", "upgrade")
     assert upgrade.returncode == 0, upgrade.stderr
-    assert "Database is up to date; created" in upgrade.stdout
+    assert "Migrated kernel: base -> kernel_" in upgrade.stdout  # each branch it applied
+    assert "Declarations synced; created" in upgrade.stdout
     database = instance / "hookdesk.db"
     assert database.exists()
 
