@@ -316,7 +316,7 @@ def kernel_names_used(source: str) -> set[str]:
                     modules.add(name)  # a module: its attributes are what is used
     for node in ast.walk(tree):
         if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                and node.value.id in modules and node.value.id != "d"):
+                and node.value.id in modules):
             used.add(f"{node.value.id}.{node.attr}")
     return used
 
