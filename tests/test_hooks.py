@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -410,9 +411,17 @@ def test_hookdesk_startup(tmp_path):
     assert late.calls == ["web", "web"] and startup.has_run(served)
     client.get("/auth/login")
     assert late.calls == ["web", "web"]
-    with served.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    # Threads of one worker racing for the first request: it runs once.
+    racing = StartupProbe()
+    threaded = create_app(config, plugin_objects={"probe": racing})
+    with ThreadPoolExecutor(4) as pool:
+        codes = list(pool.map(lambda _i: threaded.test_client().get("/auth/login").status_code,
+                              range(8)))
+    assert codes == [200] * 8 and racing.calls == ["web"]
+    for application in (served, threaded):
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @click.command("probe-hello")
