@@ -203,7 +203,7 @@ def validate(ticket_type: TicketType, values: dict[str, Any],
         return None
     value = values[CATEGORY_FIELD]
     record = db.session.get(ContactRecord, ticket.id) if ticket is not None else None
-    if record is not None and record.outcome is not None and ticket.is_closed:
+    if record is not None and record.outcome_at is not None and ticket.is_closed:
         return [(CATEGORY_FIELD, N_("The contact is closed with an outcome; its category "
                                     "no longer changes."))]
     cat = categories.category(value)
@@ -269,7 +269,7 @@ def on_event(event, ticket: Ticket) -> None:
         return
     changes = (event.data or {}).get("changes") or {}
     record = record_of(ticket)
-    if "customer" in changes and record.outcome is None:
+    if "customer" in changes and record.outcome_at is None:
         decision = decide(ticket.customer_id, exclude=ticket.id)
         if not ticket.value(CATEGORY_FIELD) and decision is not None:
             from kernel.services import tickets
