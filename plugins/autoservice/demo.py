@@ -96,6 +96,9 @@ def load(ctx) -> None:
     warranty = _contact(agent, elena, "Вопрос по гарантии на кузов")
     contacts.complete(warranty, {"category": "repair", "outcome": "repair.redirect",
                                  "assignee": admin.id}, actor=agent, via="demo")
+    rims = _contact(agent, None, "Литые диски R16: нужен менеджер по запчастям")
+    contacts.complete(rims, {"category": "parts", "outcome": "parts.redirect",
+                             "assignee": admin.id}, actor=agent, via="demo")
     price = _contact(agent, sergey, "Стоимость замены сцепления")
     contacts.complete(price, {"category": "repair", "outcome": "repair.refused",
                               "comment": "Дорого."}, actor=agent, via="demo")
