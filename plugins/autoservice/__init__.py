@@ -34,7 +34,7 @@ CONTACT_PIPELINE = d.PipelineDecl(
         d.StatusDecl("postponed", N_("Follow-up scheduled"), "open", "#d97706"),
         d.StatusDecl("converted", N_("Converted to a service request"), "closed_success",
                      "#16a34a"),
-        d.StatusDecl("closed", N_("Closed"), "closed_success", "#64748b"),
+        d.StatusDecl("closed", N_("Closed without conversion"), "closed_success", "#64748b"),
         d.StatusDecl("failed", N_("Refused"), "closed_failure", "#dc2626"),
     ],
     transitions=[
@@ -48,7 +48,7 @@ REQUEST_PIPELINE = d.PipelineDecl(
     key="autoservice_request",
     name=N_("Service request"),
     statuses=[
-        d.StatusDecl("new", N_("New"), "open", "#2563eb"),
+        d.StatusDecl("new", N_("New request"), "open", "#2563eb"),
         d.StatusDecl("booked", N_("Booked / awaiting the customer"), "open", "#0891b2"),
         d.StatusDecl("in_work", N_("In work"), "open", "#d97706"),
         d.StatusDecl("done", N_("Done"), "closed_success", "#16a34a"),
@@ -74,7 +74,7 @@ DEFAULT_CATEGORIES = [
     ("continuation", N_("Call continuation"), "automatic", "continuation"),
     ("order_status", N_("Repair or order status"), "automatic", "order_status"),
     ("repeat", N_("Repeat request"), "automatic", "repeat"),
-    ("other", N_("Other"), "other", None),
+    ("other", N_("Other matters"), "other", None),
 ]
 
 # (value, label, category, effect). Effects: convert (booked), convert_reserve,

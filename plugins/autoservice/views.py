@@ -39,7 +39,7 @@ from web.auth import agent_required, permission_required, viewer
 bp = Blueprint("autoservice", __name__, url_prefix="/autoservice", template_folder="templates",
                static_folder="static", static_url_path="/static")
 
-STATUS_LABELS = {"open": N_("Open"), "closed": N_("Closed")}
+STATUS_LABELS = {"open": N_("Open order"), "closed": N_("Closed order")}
 
 
 def reason_text(reason) -> str:
