@@ -182,7 +182,7 @@ def proposal(ticket_type: TicketType, values: dict[str, Any],
         return None
     proposed: dict[str, Any] = {}
     if customer is None and values.get("customer") in (None, ""):
-        customer = _customer_by_phone(values.get("caller_phone"))
+        customer = _customer_by_phone(values.get("caller_phone") or values.get("contact_phone"))
         if customer is not None:
             proposed["customer"] = customer.id
     decision = decide(customer.id if customer is not None else None)
