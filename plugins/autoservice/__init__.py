@@ -267,3 +267,10 @@ def hookdesk_load_demo_data(ctx):
     from plugins.autoservice.demo import load
 
     load(ctx)
+
+
+@hookimpl
+def hookdesk_register_reports():
+    from plugins.autoservice import report
+
+    return [d.ReportDecl("autoservice.contacts", N_("Contacts report"), report.as_table)]

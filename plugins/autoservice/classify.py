@@ -123,7 +123,7 @@ def decide(customer_id: int | None, now: datetime | None = None,
     now = now or utcnow()
     for rule in PRECEDENCE:
         cat = categories.by_rule(rule)
-        if cat is None:
+        if cat is None or not cat.visible:  # an admin hid it: it is not assigned any more
             continue
         reason = _rule(rule, customer_id, now, exclude)
         if reason is not None:

@@ -94,3 +94,14 @@ def build(start: date, end: date, actor: User | None = None) -> dict[str, Any]:
         "categories": totals, "targeted": targeted, "converted": converted,
         "conversion_rate": round(converted / targeted, 4) if targeted else None,
     }
+
+
+def as_table(params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``ReportDecl`` form: ``{"columns", "rows"}`` for ``params`` ``from``/``to``."""
+    params = params or {}
+    start, end = parse_period(params.get("from"), params.get("to"))
+    data = build(start, end, actor=params.get("actor"))
+    return {"columns": ["category", "outcome", "contacts"],
+            "rows": [[r["category"], r["outcome"], r["contacts"]] for r in data["rows"]],
+            "targeted": data["targeted"], "converted": data["converted"],
+            "conversion_rate": data["conversion_rate"]}

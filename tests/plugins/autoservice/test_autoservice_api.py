@@ -138,3 +138,13 @@ def test_an_agent_without_work_order_rights_cannot_push(client, shop):
                            "roles": ["viewer"]})
     response = client.put(f"{API}/work-orders/X", json=_order(shop), headers=bearer(viewer))
     assert response.status_code == 403
+
+
+def test_the_report_is_declared_for_the_kernel(shop):
+    from kernel import runtime
+
+    complete(contact(shop.agent, shop.ivan), shop.agent, category="other")
+    entry = runtime.host().registry.reports["autoservice.contacts"]
+    table = entry.decl.build({})
+    assert table["columns"] == ["category", "outcome", "contacts"]
+    assert table["rows"] == [["other", None, 1]]

@@ -162,3 +162,12 @@ def test_an_automatic_category_is_not_chosen_by_hand_unless_allowed(shop):
                               "allow_manual": True}, value="order_status", actor=shop.admin)
     c = contact(shop.agent, shop.ivan, contact_category="order_status")
     assert c.value("contact_category") == "order_status"
+
+
+def test_a_hidden_automatic_category_is_not_assigned(shop):
+    from plugins.autoservice import categories
+
+    contact(shop.agent, shop.ivan)
+    categories.save_category({"label": "Call continuation", "visible": False},
+                             value="continuation", actor=shop.admin)
+    assert contact(shop.agent, shop.ivan).value("contact_category") is None
