@@ -255,10 +255,8 @@ def hookdesk_navigation_items(viewer):
     from flask import url_for
 
     return [
-        d.NavItem("autoservice.work_orders", N_("Work orders"),
-                  url_for("autoservice.work_orders"), "agent", "tickets.view", order=45),
-        d.NavItem("autoservice.report", N_("Contacts report"), url_for("autoservice.report"),
-                  "agent", "reports.view", order=46),
+        d.NavItem("autoservice", N_("Auto service"), url_for("autoservice.work_orders"),
+                  "agent", "tickets.view", order=45),
     ]
 
 

@@ -223,7 +223,8 @@ def work_orders():
                                search=search)
     return render_template("autoservice/work_orders.html", orders=found, status=status,
                            q=search, status_labels=STATUS_LABELS,
-                           can_edit=permissions.has(viewer(), WORK_ORDERS))
+                           can_edit=permissions.has(viewer(), WORK_ORDERS),
+                           can_report=permissions.has(viewer(), "reports.view"))
 
 
 @bp.route("/work-orders/new", methods=["GET", "POST"])
@@ -324,7 +325,7 @@ def report():
         data = report_service.build(start, end, actor=viewer())
     peak = max([c["contacts"] for c in data["categories"]] or [1])
     return render_template("autoservice/report.html", report=data, errors=errors, peak=peak,
-                           field_name=_field_name), 422 if errors else 200
+                           field_name=_field_name, can_report=True), 422 if errors else 200
 
 
 @bp.get("/report.csv")
