@@ -10,6 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from kernel import permissions
 from kernel.db import db, get_by_id, utcnow
@@ -177,7 +178,13 @@ def upsert(external_id: str, data: Any, actor: User | None = None) -> tuple[Work
         raise ValidationFailed({"_schema": "Expected an object."})
     existing = by_external_id(external_id.strip())
     if existing is None:
-        return create(payload, actor=actor), True
+        try:
+            return create(payload, actor=actor), True
+        except IntegrityError:
+            # The same push arrived twice at once: the other one created it first.
+            existing = by_external_id(external_id.strip())
+            if existing is None:
+                raise
     update(existing, payload, actor=actor)
     return existing, False
 

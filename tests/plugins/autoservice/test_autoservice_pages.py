@@ -194,3 +194,18 @@ def test_demo_data_shows_every_category_and_outcome(app, runner):
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0
     assert len(list(db.session.scalars(db.select(ContactRecord)))) == len(records)
+
+
+def test_the_customer_sees_the_progress_of_their_own_request_only(client, shop, customer_user):
+    from kernel.models import Customer
+
+    mine = db.session.get(Customer, customer_user.customer_id)
+    request = complete(contact(shop.agent, mine), shop.agent, category="repair",
+                       outcome="repair.booked").service_request
+    others = complete(contact(shop.agent, shop.ivan), shop.agent, category="repair",
+                      outcome="repair.booked").service_request
+    login(client, customer_user)
+    page = client.get(f"/portal/tickets/{request.id}").get_data(as_text=True)
+    assert 'data-panel="autoservice.progress"' in page or "as-steps" in page
+    assert "autoservice.request" not in page and "Заказ-наряды клиента" not in page
+    assert client.get(f"/portal/tickets/{others.id}").status_code == 404
