@@ -53,6 +53,11 @@ def _form(*keys) -> dict:
     data = {k: (request.form.get(k) or "").strip() for k in keys}
     data["visible"] = request.form.get("visible") == "1"
     data["allow_manual"] = request.form.get("allow_manual") == "1"
+    if data.get("group"):
+        # The form shows a declared group in the reader's language: keep its key.
+        known = {i18n.translate_label(g): g for g in
+                 {categories.GROUP, *(c.group for c in categories.categories())} if g}
+        data["group"] = known.get(data["group"], data["group"])
     return data
 
 

@@ -104,6 +104,8 @@ def test_admin_adds_renames_hides_orders_and_groups_categories(admin_client, sho
         "visible": "1"}).status_code == 303
     new = next(x for x in categories.categories() if x.label == "Кузовной ремонт")
     assert new.kind == "targeted" and new.visible
+    assert new.group == "Contact with customer"  # the declared group, shown in Russian
+    assert len(categories.grouped()) == 1
     assert c.post(f"/admin/autoservice/categories/{new.value}/outcomes", data={
         "label": "Записан на покраску", "effect": "convert"}).status_code == 303
     outcome = categories.outcomes(new.value)[0]
