@@ -55,11 +55,11 @@ def _flash_errors(exc: ValidationFailed) -> None:
 FIELD_NAMES = {
     "category": N_("Category"), "contact_category": N_("Category"), "outcome": N_("Outcome"),
     "follow_up_at": N_("Follow-up time"), "assignee": N_("Agent"),
-    "reserve_note": N_("Reserve"), "customer": N_("Customer"), "comment": N_("Comment"),
-    "number": N_("Number"), "customer_id": N_("Customer"), "customer_phone": N_("Phone"),
+    "reserve_note": N_("Reserve"), "customer": N_("Client"), "comment": N_("Comment"),
+    "number": N_("Number"), "customer_id": N_("Client"), "customer_phone": N_("Phone"),
     "vin": N_("VIN"), "plate": N_("Plate"), "car_make": N_("Make"), "car_model": N_("Model"),
-    "status": N_("Status"), "external_id": N_("External id"), "from": N_("From"),
-    "to": N_("To"), "label": N_("Name"), "effect": N_("What it does"), "kind": N_("Kind"),
+    "status": N_("Status"), "external_id": N_("External id"), "from": N_("Period from"),
+    "to": N_("Period to"), "label": N_("Name"), "effect": N_("What it does"), "kind": N_("Kind"),
     "group": N_("Group"),
 }
 
