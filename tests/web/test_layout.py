@@ -34,13 +34,14 @@ def test_agents_and_customers_get_their_own_menus(client, agent, admin, customer
     assert "Покупатель" not in nav_links(html)
     assert "/api/v1/docs" not in html  # the API link is for agents
     login(client, agent)
+    # "Автосервис": the auto-service plugin's entry (work orders, contacts report).
     assert nav_links(client.get("/agent/").get_data(as_text=True)) == [
-        "Заявки", "Воронка", "Уведомления"]
+        "Заявки", "Воронка", "Автосервис", "Уведомления"]
     login(client, admin)
     html = client.get("/status").get_data(as_text=True)
     # "Дома" (houses) is the warranty plugin's entry, for holders of warranty.manage.
-    assert nav_links(html) == ["Заявки", "Воронка", "Дома", "Администрирование", "Уведомления",
-                               "Система"]
+    assert nav_links(html) == ["Заявки", "Воронка", "Дома", "Автосервис", "Администрирование",
+                               "Уведомления", "Система"]
     assert "/api/v1/docs" in html
     assert "Hookdesk 0.1.0, включено" in html  # the system page, in Russian
 

@@ -70,7 +70,8 @@ def test_named_things_exist(app):
         if key.startswith("warranty."):
             assert f"`{key}`" in DOC, key
     for key in reg.ticket_filters:
-        assert key in DOC, key
+        if key.startswith("warranty."):  # other plugins' filters are in their own guides
+            assert key in DOC, key
     spec = app.test_client().get("/api/v1/openapi.json").json
     paths = {p.removeprefix("/api/v1/warranty") for p in spec["paths"]
              if p.startswith("/api/v1/warranty")}
