@@ -12,7 +12,11 @@ sent once (R3, X4).
    attempt marks it failed, with the error, for the admin to see.
 4. The periodic job ``outbox.sweep`` re-queues rows that are due: retries, rows
    whose job was lost, rows whose worker died while sending (claimed longer than
-   ``CLAIM_TIMEOUT`` ago).
+   ``CLAIM_TIMEOUT`` ago), letters held by the hourly limit.
+5. E-mail storms (``kernel.letters``): a letter about a ticket to an address
+   that has one waiting is merged into it (status ``merged``), one within a
+   minute of the last is held back to be merged into; over the hourly limit of
+   an address a letter is ``held`` (not sent, not dropped) until the hour allows.
 
 "Sent once" holds for channels that honour the idempotency key (the key is
 given to ``send`` as ``context["idempotency_key"]``; webhooks pass it as a header,
@@ -28,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, update
 
-from kernel import runtime
+from kernel import letters, runtime
 from kernel.db import db, utcnow
 from kernel.errors import ValidationFailed
 from kernel.models.outbox import OutboxMessage
@@ -65,6 +69,10 @@ def put(
     existing = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.key == key))
     if existing is not None:
         return existing
+    if channel == letters.CHANNEL:  # coalesce letters about one ticket (kernel.letters)
+        merged_into, not_before = letters.before_put(recipient, payload, key, ref, not_before)
+        if merged_into is not None:
+            return merged_into
     row = OutboxMessage(key=key[:200], channel=channel, recipient=recipient, payload=payload,
                         ref=ref, next_attempt_at=not_before or utcnow())
     db.session.add(row)
@@ -78,7 +86,7 @@ def put(
 def _due():
     now = utcnow()
     return or_(
-        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status.in_(("pending", "held")), OutboxMessage.next_attempt_at <= now),
         and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - CLAIM_TIMEOUT),
     )
 
@@ -97,6 +105,12 @@ def deliver(message_id: int) -> str:
         return "missing"
     db.session.refresh(row)
     if not claimed:
+        return row.status
+    held = letters.hold_until(row)  # the hourly limit per address (kernel.letters)
+    if held is not None:
+        with unit_of_work():
+            row.status, row.claimed_at, row.next_attempt_at = "held", None, held
+            row.last_error = letters.held_reason(held)
         return row.status
     entry = runtime.host().registry.notification_channels.get(row.channel)
     error, permanent = "", False
