@@ -323,8 +323,8 @@ def _dispatch(rules: list[CompiledRule], ticket: Any, event: Any, chain: Chain) 
         if not matched:
             continue
         if len(stack) >= max_depth():
-            chain = " -> ".join([r.name for r in stack] + [rule.name])
-            message = (f"Chain of rules deeper than {max_depth()} ({chain}); {rule.name!r} "
+            path = " -> ".join([r.name for r in stack] + [rule.name])
+            message = (f"Chain of rules deeper than {max_depth()} ({path}); {rule.name!r} "
                        f"was not run for {event.kind} on {ticket.number}.")
             log.error(message)
             _log_run(rule, ticket, event, True, "depth_limit", message, [], len(stack))
