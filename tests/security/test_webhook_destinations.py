@@ -108,17 +108,17 @@ def _fake_dns(monkeypatch, answers: dict[str, list[list[str]]], calls: list | No
 # -- save time: API, CLI, the rules' form and API -----------------------------------------
 
 
-@pytest.mark.parametrize("url", INTERNAL_URLS)
-def test_api_refuses_internal_destinations_at_save_time(app, client, admin_token, url):
-    response = client.post("/api/v1/webhooks", json={"url": url}, headers=admin_token)
-    assert response.status_code == 422, url
-    assert "internal" in " ".join(response.get_json()["errors"]["url"])
-    rule = {"name": "Hook", "events": ["created"],
-            "actions": [{"action": "triggers.webhook", "params": {"url": url}}]}
-    response = client.post("/api/v1/triggers/rules", json=rule, headers=admin_token)
-    assert response.status_code == 422, url
-    assert "actions.0.params.url" in response.get_json()["errors"]
-    assert db.session.scalar(db.select(db.func.count(OutboxMessage.id))) == 0
+def test_api_refuses_internal_destinations_at_save_time(app, client, admin_token):
+    for url in INTERNAL_URLS:
+        response = client.post("/api/v1/webhooks", json={"url": url}, headers=admin_token)
+        assert response.status_code == 422, url
+        assert "internal" in " ".join(response.get_json()["errors"]["url"])
+        rule = {"name": "Hook", "events": ["created"],
+                "actions": [{"action": "triggers.webhook", "params": {"url": url}}]}
+        response = client.post("/api/v1/triggers/rules", json=rule, headers=admin_token)
+        assert response.status_code == 422, url
+        assert "actions.0.params.url" in response.get_json()["errors"]
+    assert client.get("/api/v1/webhooks", headers=admin_token).get_json() == []
 
 
 def test_patch_cli_and_rule_form_refuse_too(app, client, admin, admin_token, runner):
