@@ -337,6 +337,11 @@ def test_the_answer_body_is_never_stored_or_shown(app, agent, client, admin_toke
         assert log.status_code == 200
         assert b"SECRET-FROM-INSIDE" not in log.data
         assert log.get_json()[0]["last_error"] == row.last_error
+        # A row written before the upgrade, with the body in it, shows the status only.
+        row.last_error = "TemporaryFailure: HTTP 500: root:x:0:0:SECRET-FROM-INSIDE"
+        db.session.commit()
+        log = client.get(f"/api/v1/webhooks/{endpoint.id}/deliveries", headers=admin_token)
+        assert log.get_json()[0]["last_error"] == "TemporaryFailure: HTTP 500"
     finally:
         inner.close()
 
