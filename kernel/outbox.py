@@ -13,7 +13,11 @@ sent once (R3, X4).
    attempt marks it failed, with the error, for the admin to see.
 4. The periodic job ``outbox.sweep`` re-queues rows that are due: retries, rows
    whose job was lost, rows whose worker died while sending (claimed longer than
-   ``CLAIM_TIMEOUT`` ago).
+   ``CLAIM_TIMEOUT`` ago), letters held by the hourly limit.
+5. E-mail storms (``kernel.letters``): a letter about a ticket to an address
+   that has one waiting is merged into it (status ``merged``), one within a
+   minute of the last is held back to be merged into; over the hourly limit of
+   an address a letter is ``held`` (not sent, not dropped) until the hour allows.
 
 "Sent once" holds for channels that honour the idempotency key (the key is
 given to ``send`` as ``context["idempotency_key"]``; webhooks pass it as a header,
@@ -24,12 +28,13 @@ key lets the far side drop it.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, update
 
-from kernel import runtime
+from kernel import letters, runtime
 from kernel.db import db, utcnow
 from kernel.errors import ValidationFailed
 from kernel.models.outbox import OutboxMessage
@@ -68,6 +73,10 @@ def put(
     existing = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.key == key))
     if existing is not None:
         return existing
+    if channel == letters.CHANNEL:  # coalesce letters about one ticket (kernel.letters)
+        merged_into, not_before = letters.before_put(recipient, payload, key, ref, not_before)
+        if merged_into is not None:
+            return merged_into
     row = OutboxMessage(key=key[:200], channel=channel, recipient=recipient, payload=payload,
                         ref=ref, next_attempt_at=not_before or utcnow())
     db.session.add(row)
@@ -82,7 +91,7 @@ def put(
 def _due():
     now = utcnow()
     return or_(
-        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status.in_(("pending", "held")), OutboxMessage.next_attempt_at <= now),
         and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - CLAIM_TIMEOUT),
     )
 
@@ -102,11 +111,10 @@ def deliver_due(first: int | None = None, limit: int = BATCH_SIZE) -> int:
 
     A batch is claimed by one statement and its results written by one
     transaction: two writes per batch instead of two per message, which is what
-    lets the embedded (SQLite) worker keep up with many web workers. A job for a
-    message an earlier batch already sent costs one read and no write. Returns how
-    many messages this call handled."""
-    if first is not None and db.session.scalar(
-            db.select(OutboxMessage.id).where(OutboxMessage.id == first, _due())) is None:
+    lets the embedded (SQLite) worker keep up with many web workers. A job that
+    finds nothing due (an earlier batch took its message) costs one read and no
+    write. Returns how many messages this call handled."""
+    if db.session.scalar(db.select(OutboxMessage.id).where(_due()).limit(1)) is None:
         db.session.rollback()  # end the read: the next job must see new rows
         return 0
     handled = 0
@@ -139,20 +147,37 @@ def _claim(condition) -> list[int]:
 
 
 def _send_claimed(ids: list[int]) -> None:
-    """Send the claimed messages ``ids`` through their channels, then record every
-    outcome in one transaction."""
+    """Send the claimed messages ``ids`` through their channels (or hold those over
+    their address's hourly limit, ``kernel.letters``), then record every outcome
+    in one transaction."""
     if not ids:
         return
     rows = db.session.scalars(
         db.select(OutboxMessage).where(OutboxMessage.id.in_(ids))
         .order_by(OutboxMessage.id).execution_options(populate_existing=True)
     ).all()
-    outcomes = [(row, *_send(row)) for row in rows]
+    # Letters this batch sends are not in the table as sent yet: count them too.
+    sent_now: Counter[str] = Counter()
+    outcomes: list[tuple[OutboxMessage, str, bool, datetime | None]] = []
+    for row in rows:
+        address = letters.address_of(row.recipient) if row.channel == letters.CHANNEL else ""
+        held = letters.hold_until(row, already=sent_now[address]) if address else None
+        if held is not None:
+            outcomes.append((row, "", False, held))
+            continue
+        error, permanent = _send(row)
+        if address and not error:
+            sent_now[address] += 1
+        outcomes.append((row, error, permanent, None))
     with unit_of_work():
         now = utcnow()
-        for row, error, permanent in outcomes:
-            row.attempts += 1
+        for row, error, permanent, held in outcomes:
             row.claimed_at = None
+            if held is not None:
+                row.status, row.next_attempt_at = "held", held
+                row.last_error = letters.held_reason(held)
+                continue
+            row.attempts += 1
             if not error:
                 row.status, row.sent_at, row.last_error = "sent", now, ""
             elif permanent or row.attempts >= MAX_ATTEMPTS:

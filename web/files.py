@@ -29,6 +29,8 @@ def download(attachment_id: int):
         etag=found.sha256,
         max_age=0,
     )
+    response.headers["Content-Disposition"] = attachments.content_disposition(
+        found.filename, as_attachment=found.content_type not in SAFE_INLINE)
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -249,6 +249,14 @@ MESSAGE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^'(?P<name>.*)' is larger than the limit of (?P<limit>.+)\.$"),
      N_("%(name)s is larger than the limit of %(limit)s.")),
     (re.compile(r"^'(?P<name>.*)' is empty\.$"), N_("%(name)s is empty.")),
+    (re.compile(r"^At most (?P<n>\d+) files can be sent at once; '(?P<name>.*)' is one too "
+                r"many\.$"),
+     N_("At most %(n)s files can be sent at once; %(name)s is one too many.")),
+    (re.compile(r"^'(?P<name>.*)': one customer can keep at most (?P<n>\d+) files\.$"),
+     N_("%(name)s: one customer can keep at most %(n)s files.")),
+    (re.compile(r"^'(?P<name>.*)' does not fit in the storage quota of (?P<limit>.+) for one "
+                r"customer's files\.$"),
+     N_("%(name)s does not fit in the storage quota of %(limit)s for one customer's files.")),
     (re.compile(r"^Choose one of: (?P<items>.+)\.$"), N_("Choose one of: %(items)s.")),
     (re.compile(r"^Unknown field for type '(?P<type>.+)'\.$"),
      N_("Unknown field for type %(type)s.")),

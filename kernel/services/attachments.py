@@ -7,9 +7,13 @@ import contextlib
 import mimetypes
 import os
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, BinaryIO
+
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 
 from kernel import permissions, runtime, signals
 from kernel.db import db, get_by_id, utcnow
@@ -65,9 +69,145 @@ def sniff_content_type(sha256: str, filename: str) -> str:
 
 
 def _clean_name(name: str | None) -> str:
-    base = os.path.basename((name or "").replace("\\", "/")).strip()
-    base = "".join(ch for ch in base if ch.isprintable() and ch not in '<>:"|?*')
-    return base[:255] or "file"
+    return safe_filename(name)
+
+
+# -- safe file names ----------------------------------------------------------------
+
+MAX_FILENAME_BYTES = 200  # UTF-8 bytes: fits every file system and the 255-char column
+_UNSAFE_CHARS = set('<>:"|?*\\/')
+_RESERVED_NAMES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                   *(f"lpt{i}" for i in range(10))}
+
+
+def safe_filename(name: str | None) -> str:
+    """A name that is safe to store, show and save as: the last path segment,
+    without control or format characters (bidi overrides), without ``<>:"|?*``,
+    no leading dot (``.txt`` -> ``file.txt``; ``..``, ``.`` and empty -> ``file``),
+    no trailing dots or spaces, no Windows device name, at most
+    ``MAX_FILENAME_BYTES`` UTF-8 bytes with the extension kept."""
+    text = unicodedata.normalize("NFC", str(name or "")).replace("\\", "/")
+    text = text.rsplit("/", 1)[-1]
+    hidden = text.strip().startswith(".")
+    text = "".join(" " if ch in "\t\n\r" else ch for ch in text
+                   if ch not in _UNSAFE_CHARS and unicodedata.category(ch)[0] != "C"
+                   or ch in "\t\n\r")
+    text = " ".join(text.split()).strip(" .")  # also trailing dots (Windows drops them)
+    if hidden and text:
+        text = "file." + text  # ".txt" -> "file.txt", ".bashrc" -> "file.bashrc"
+    stem, dot, ext = text.rpartition(".")
+    if not dot:
+        stem, ext = text, ""
+    if stem.split(".")[0].lower() in _RESERVED_NAMES:
+        text = "file-" + text
+    if len(text.encode()) > MAX_FILENAME_BYTES:
+        stem, dot, ext = text.rpartition(".")
+        if not dot or len(ext.encode()) > 20:
+            stem, dot, ext = text, "", ""
+        room = MAX_FILENAME_BYTES - len((dot + ext).encode())
+        stem = stem.encode()[:room].decode(errors="ignore").rstrip(" .")
+        text = stem + dot + ext
+    return text or "file"
+
+
+def content_disposition(filename: str | None, as_attachment: bool = True) -> str:
+    """``Content-Disposition`` per RFC 6266: a plain ASCII ``filename`` that is safe
+    on its own (``curl -OJ`` uses it) and, for any other name, ``filename*`` with
+    the UTF-8 name percent-encoded (RFC 8187)."""
+    from urllib.parse import quote
+
+    name = safe_filename(filename)
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_name = "".join(ch if ch.isalnum() or ch in "-_.+()[], " else "_" for ch in ascii_name)
+    ascii_name = safe_filename(ascii_name.strip("_ ") or "")
+    if ascii_name == "file" and "." in name:  # "отчёт.pdf" -> "file.pdf"
+        ext = name.rpartition(".")[2].encode("ascii", "ignore").decode()
+        ascii_name = f"file.{ext}" if ext.isalnum() else "file"
+    value = f'{"attachment" if as_attachment else "inline"}; filename="{ascii_name}"'
+    if ascii_name != name:
+        value += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return value
+
+
+# -- how many files, how many bytes ---------------------------------------------------
+
+DEFAULT_MAX_FILES_PER_MESSAGE = 20
+DEFAULT_MAX_FILES_PER_CUSTOMER = 2000
+DEFAULT_CUSTOMER_QUOTA_BYTES = 1024 * 1024 * 1024  # 1 GB
+_BATCH = "hookdesk.attachments.batch"  # session.info: files attached in this transaction
+
+
+def _limit(option: str, default: int) -> int:
+    """A limit from the config; 0 or less means "no limit"."""
+    value = int(runtime.config(option, default) or 0)
+    return value if value > 0 else 2**62
+
+
+def max_files_per_message() -> int:
+    return _limit("HOOKDESK_MAX_FILES_PER_MESSAGE", DEFAULT_MAX_FILES_PER_MESSAGE)
+
+
+def max_files_per_customer() -> int:
+    return _limit("HOOKDESK_MAX_FILES_PER_CUSTOMER", DEFAULT_MAX_FILES_PER_CUSTOMER)
+
+
+def customer_quota_bytes() -> int:
+    return _limit("HOOKDESK_CUSTOMER_QUOTA_BYTES", DEFAULT_CUSTOMER_QUOTA_BYTES)
+
+
+def customer_usage(actor: User) -> tuple[int, int]:
+    """``(files, bytes)`` uploaded by the customer ``actor`` belongs to (every
+    portal account of that customer), or by ``actor`` alone without one."""
+    query = db.select(db.func.count(Attachment.id),
+                      db.func.coalesce(db.func.sum(Attachment.size), 0))
+    if actor.customer_id is not None:
+        query = query.join(User, Attachment.uploaded_by_id == User.id).where(
+            User.customer_id == actor.customer_id)
+    else:
+        query = query.where(Attachment.uploaded_by_id == actor.id)
+    files, size = db.session.execute(query).one()
+    return int(files or 0), int(size or 0)
+
+
+def quota_message(name: str) -> str:
+    return (f"{name!r} does not fit in the storage quota of "
+            f"{_human_size(customer_quota_bytes())} for one customer's files.")
+
+
+def check_limits(ticket: Ticket, actor: User | None, message: Message | None, name: str) -> int:
+    """Refuse a file over the count limits (per message — or the files sent with a
+    new ticket — and per customer); returns how many bytes the uploader may still
+    store (their customer's quota left; staff have no quota)."""
+    batch = (db.session.info.get(_BATCH) or {}).get((ticket.id, message.id if message else None), 0)
+    if message is not None:
+        batch = max(batch, db.session.scalar(db.select(db.func.count(Attachment.id)).where(
+            Attachment.message_id == message.id)) or 0)
+    per_message = max_files_per_message()
+    if batch >= per_message:
+        raise ValidationFailed({"file": f"At most {per_message} files can be sent at once; "
+                                        f"{name!r} is one too many."})
+    if actor is None or actor.is_agent:
+        return 2**62
+    files, used = customer_usage(actor)
+    if files >= max_files_per_customer():
+        raise ValidationFailed({"file": f"{name!r}: one customer can keep at most "
+                                        f"{max_files_per_customer()} files."})
+    room = customer_quota_bytes() - used
+    if room <= 0:
+        raise TooLarge({"file": quota_message(name)})
+    return room
+
+
+def _count_in_batch(ticket: Ticket, message: Message | None) -> None:
+    batch = db.session.info.setdefault(_BATCH, {})
+    key = (ticket.id, message.id if message else None)
+    batch[key] = batch.get(key, 0) + 1
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_batch(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(_BATCH, None)
 
 
 def _stream(upload: Any) -> BinaryIO:
@@ -88,9 +228,12 @@ def attach(
     permissions.require_view(actor, ticket)
     name = _clean_name(filename or getattr(upload, "filename", None) or getattr(upload, "name", ""))
     limit = max_bytes()
+    room = check_limits(ticket, actor, message, name)
     try:
-        blob = store().put(_stream(upload), max_bytes=limit, allow_empty=False)
+        blob = store().put(_stream(upload), max_bytes=min(limit, room), allow_empty=False)
     except BlobTooLarge as exc:
+        if room < limit:
+            raise TooLarge({"file": quota_message(name)}) from exc
         raise TooLarge(
             {"file": f"{name!r} is larger than the limit of {_human_size(limit)}."}
         ) from exc
@@ -98,6 +241,7 @@ def attach(
         raise ValidationFailed({"file": f"{name!r} is empty."}) from exc
     ctype = sniff_content_type(blob.sha256, name)
     with unit_of_work():
+        _count_in_batch(ticket, message)
         attachment = Attachment(
             ticket_id=ticket.id,
             message_id=message.id if message else None,

@@ -15,6 +15,8 @@ from kernel.errors import ValidationFailed
 from kernel.models import Status, Ticket, TicketType, User
 from kernel.services import storable
 
+MAX_PAGE = 100_000  # deeper pages are refused (API) or clamped (pages): OFFSET stays small
+
 SORTABLE = {
     "number": Ticket.id,  # numbers of one template sort like their ids
     "created_at": Ticket.created_at,
@@ -152,7 +154,7 @@ def list_tickets(
     """A page of tickets. ``sort``: a key of ``SORTABLE``, ``-`` for descending."""
     flt = flt or TicketFilter()
     per_page = max(1, min(int(per_page), 500))
-    page = max(1, int(page))
+    page = max(1, min(int(page), MAX_PAGE))
     descending = sort.startswith("-")
     column = SORTABLE.get(sort.lstrip("-"))
     if column is None:

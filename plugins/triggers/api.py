@@ -15,7 +15,7 @@ blp = Blueprint("api_triggers", __name__, url_prefix="/triggers",
                 description="Trigger rules: on an event, when conditions hold, run actions. "
                             "See docs/triggers.md.")
 
-OUTCOMES = ["ok", "partial", "failed", "depth_limit", "error"]
+OUTCOMES = ["ok", "partial", "failed", "depth_limit", "budget_limit", "error"]
 
 
 class RuleIn(Schema):

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlparse
 
 from sqlalchemy import select
 
 from kernel import declarations as d
-from kernel import fieldset, phones, runtime
+from kernel import fieldset, netguard, phones, runtime
 from kernel.db import db
 from kernel.i18n import N_
 from kernel.models import Role, Status, TicketType
@@ -277,9 +276,9 @@ def _email_check(params, path, out):
 def _webhook_check(params, path, out):
     url = params.get("url")
     if isinstance(url, str):
-        parsed = urlparse(url.strip())
-        if parsed.scheme not in ("http", "https") or not parsed.netloc or len(url) > 2000:
-            out.add(f"{path}.url", "An http:// or https:// address is required.")
+        problem = netguard.url_problem(url)
+        if problem:
+            out.add(f"{path}.url", problem)
     if params.get("payload") is not None and not isinstance(params["payload"], Mapping):
         out.add(f"{path}.payload", "Expected a JSON object.")
 

@@ -15,6 +15,14 @@ active rules that listen to its kind and whose conditions hold.
   ``rule:<its name>``. A chain of rules firing rules stops at
   ``HOOKDESK_TRIGGERS_MAX_DEPTH`` (default 5) with an error in the log and a
   ``depth_limit`` row in the run log — never an exception.
+* **Storms.** The *chain* is everything one original change (an event not made
+  by a rule) sets off, however the rules nest. In one chain a rule runs at most
+  once per ticket, and all rules together run at most
+  ``HOOKDESK_TRIGGERS_MAX_ACTIONS`` actions (default 50); a rule met after the
+  budget is spent gets a ``budget_limit`` row in the run log, an action cut off
+  mid-rule a failed result. Four rules that each change a field and e-mail the
+  customer run four times for one edit, not 31 (the e-mails are then coalesced
+  by the kernel's outbox, see ``kernel.letters``).
 * **Run log.** Each rule that matched writes a ``triggers_runs`` row in the same
   transaction: what each action did, or why it failed.
 """
@@ -43,14 +51,31 @@ log = logging.getLogger("hookdesk.triggers")
 
 STAMP_KEY = "rules_stamp"
 DEFAULT_MAX_DEPTH = 5
+DEFAULT_MAX_ACTIONS = 50
 _MEMO = "hookdesk.triggers.index"  # session.info: this transaction's index
 _PRIVATE = "hookdesk.triggers.private"  # session.info: rules written, not yet committed
 _STACK = "hookdesk.triggers.stack"  # session.info: rules whose actions are running
+_CHAIN = "hookdesk.triggers.chain"  # session.info: the chain of the original change
 _CACHE = "hookdesk.triggers"  # app.extensions: the shared index
 
 
 def max_depth() -> int:
     return int(runtime.config("HOOKDESK_TRIGGERS_MAX_DEPTH", DEFAULT_MAX_DEPTH))
+
+
+def max_actions() -> int:
+    """The action budget of one chain (``HOOKDESK_TRIGGERS_MAX_ACTIONS``)."""
+    return max(0, int(runtime.config("HOOKDESK_TRIGGERS_MAX_ACTIONS", DEFAULT_MAX_ACTIONS)))
+
+
+@dataclass
+class Chain:
+    """What one original change set off: the rules that ran on each ticket and
+    the actions it may still run."""
+
+    origin: str
+    actions_left: int
+    ran: set[tuple[int, int]] = field(default_factory=set)  # (rule id, ticket id)
 
 
 # -- compiled rules ------------------------------------------------------------------
@@ -263,7 +288,20 @@ def on_event(event: Any, ticket: Any) -> None:
 
 def dispatch(rules: list[CompiledRule], ticket: Any, event: Any) -> int:
     """Evaluate ``rules`` in order for one event and run those that match;
-    returns how many ran."""
+    returns how many ran. An event no rule made starts a chain (see the module
+    doc); events the rules' actions make belong to it."""
+    info = db.session.info
+    if _stack() and info.get(_CHAIN) is not None:
+        return _dispatch(rules, ticket, event, info[_CHAIN])
+    chain = Chain(origin=f"{event.kind} on {ticket.number}", actions_left=max_actions())
+    info[_CHAIN] = chain
+    try:
+        return _dispatch(rules, ticket, event, chain)
+    finally:
+        info.pop(_CHAIN, None)
+
+
+def _dispatch(rules: list[CompiledRule], ticket: Any, event: Any, chain: Chain) -> int:
     stack = _stack()
     running = {r.id for r in stack}
     facts = c.Facts(ticket, event, utcnow())
@@ -271,6 +309,8 @@ def dispatch(rules: list[CompiledRule], ticket: Any, event: Any) -> int:
     for rule in rules:
         if rule.id in running or event.via == rule.via:
             continue  # a rule's own changes never fire it again
+        if (rule.id, ticket.id) in chain.ran:
+            continue  # once per ticket in one chain
         if not any(spec.accepts(event) for spec in rule.specs):
             continue
         try:
@@ -283,12 +323,21 @@ def dispatch(rules: list[CompiledRule], ticket: Any, event: Any) -> int:
         if not matched:
             continue
         if len(stack) >= max_depth():
-            chain = " -> ".join([r.name for r in stack] + [rule.name])
-            message = (f"Chain of rules deeper than {max_depth()} ({chain}); {rule.name!r} "
+            path = " -> ".join([r.name for r in stack] + [rule.name])
+            message = (f"Chain of rules deeper than {max_depth()} ({path}); {rule.name!r} "
                        f"was not run for {event.kind} on {ticket.number}.")
             log.error(message)
             _log_run(rule, ticket, event, True, "depth_limit", message, [], len(stack))
             continue
+        if chain.actions_left <= 0:
+            message = (f"The chain of rules started by {chain.origin} spent its budget of "
+                       f"{max_actions()} actions; {rule.name!r} was not run for {event.kind} "
+                       f"on {ticket.number}.")
+            log.error(message)
+            _log_run(rule, ticket, event, True, "budget_limit", message, [], len(stack))
+            chain.ran.add((rule.id, ticket.id))  # said once per rule and ticket
+            continue
+        chain.ran.add((rule.id, ticket.id))
         run_actions(rule, ticket, event)
         ran += 1
         if rule.stop_processing:
@@ -313,6 +362,14 @@ def run_actions(rule: CompiledRule, ticket: Any, event: Any) -> Run:
             }
             entry = registry.trigger_actions.get(key)
             result: dict[str, Any] = {"index": index, "action": key, "ok": True}
+            chain = db.session.info.get(_CHAIN)
+            if chain is not None:
+                if chain.actions_left <= 0:
+                    result.update(ok=False, error=f"Not run: the chain of rules started by "
+                                                  f"{chain.origin} spent its action budget.")
+                    results.append(result)
+                    continue
+                chain.actions_left -= 1
             try:
                 if entry is None:
                     raise LookupError(f"Action {key!r} is not available.")

@@ -6,7 +6,10 @@ receiver drops a repeat), and with a ``secret`` the body is signed like the
 webhooks plugin's deliveries: ``X-Hookdesk-Timestamp`` and
 ``X-Hookdesk-Signature: sha256=HMAC_SHA256(secret, timestamp + "." + body)``.
 2xx is success; a network error, 408, 425, 429 and 5xx are retried by the
-outbox; any other answer is a permanent failure.
+outbox; any other answer (a redirect too: none is followed) is a permanent
+failure. The call goes through ``kernel.netguard``: an internal address (after
+DNS resolution) is refused unless ``HOOKDESK_WEBHOOK_ALLOW`` allows it, and only
+the status and time of the answer are logged, never its body.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 
 import requests
 
-from kernel import outbox
+from kernel import netguard, outbox
 
 TIMEOUT_SECONDS = 10
 RETRY_STATUSES = {408, 425, 429}
@@ -44,14 +47,17 @@ def send(recipient: str, subject: str, body: str, context: dict, session=None) -
         headers["X-Hookdesk-Timestamp"] = timestamp
         headers["X-Hookdesk-Signature"] = sign(context["secret"], timestamp, raw)
     try:
-        response = (session or requests).post(recipient, data=raw, headers=headers,
-                                              timeout=TIMEOUT_SECONDS, allow_redirects=False)
+        answer = netguard.post(recipient, raw, headers, TIMEOUT_SECONDS, http=session)
+    except netguard.DestinationRefused as exc:
+        raise outbox.PermanentFailure(f"Refused: {exc}") from exc
     except requests.RequestException as exc:
         raise outbox.TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
-    status = response.status_code
+    status = answer.status
     if 200 <= status < 300:
         return
-    message = f"HTTP {status}: {response.text[:500]}"
+    message = answer.describe()  # the status and time only: never the answer's body
+    if 300 <= status < 400:
+        message += ": redirects are not followed."
     if status >= 500 or status in RETRY_STATUSES:
         raise outbox.TemporaryFailure(message)
     raise outbox.PermanentFailure(message)

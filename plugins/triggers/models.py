@@ -46,7 +46,8 @@ class Run(db.Model):
 
     ``outcome``: ``ok`` (every action done), ``partial`` (some failed and were
     undone alone), ``failed`` (all failed), ``depth_limit`` (a chain of rules was
-    too deep: not run), ``error`` (a condition raised: not run). Rules whose
+    too deep: not run), ``budget_limit`` (the chain of rules one change set off
+    spent its action budget: not run), ``error`` (a condition raised: not run). Rules whose
     conditions did not hold leave no row."""
 
     __tablename__ = "triggers_runs"

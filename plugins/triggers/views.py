@@ -31,7 +31,7 @@ bp = Blueprint("triggers", __name__, url_prefix="/admin/triggers",
 
 JSON_KEYS = ("events", "conditions", "actions")
 OUTCOME_TONES = {"ok": "success", "partial": "warning", "failed": "danger",
-                 "depth_limit": "danger", "error": "danger"}
+                 "depth_limit": "danger", "budget_limit": "danger", "error": "danger"}
 EXAMPLE = {
     "events": ["created"],
     "conditions": {"all": [{"field": "queue", "op": "is", "value": "technical"}]},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -50,9 +52,20 @@ class DeliveryOut(Schema):
                                                     "or failed"})
     attempts = fields.Integer(required=True)
     next_attempt_at = fields.DateTime(required=True)
-    last_error = fields.String(required=True)
+    last_error = fields.Function(lambda m: _without_body(m.last_error), required=True,
+                                 metadata={"description": "The last failure: the status code "
+                                                          "and time, never the answer's body."})
     created_at = fields.DateTime(required=True)
     sent_at = fields.DateTime(allow_none=True)
+
+
+_OLD_ANSWER = re.compile(r"^((?:\w+: )?HTTP \d{3}): .*$", re.S)
+
+
+def _without_body(text: str | None) -> str:
+    """Rows written before bodies stopped being kept (``HTTP 500: <body>``) show
+    the status only."""
+    return _OLD_ANSWER.sub(r"\1", text or "")
 
 
 class DeliveryQuery(Schema):

@@ -4,7 +4,9 @@
 row per interested endpoint (idempotency key: endpoint + event), tagged
 ``webhook:<endpoint id>`` for the delivery log. The outbox delivers it after
 commit, retries with backoff and records failures; ``send`` below is this
-plugin's channel: a signed ``POST``.
+plugin's channel: a signed ``POST`` through ``kernel.netguard`` (internal
+addresses refused after DNS resolution, no redirects followed, only the status
+and time of the answer kept — never its body).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import time
 
 import requests
 
-from kernel import outbox
+from kernel import netguard, outbox
 from kernel.db import db, get_by_id
 from plugins.webhooks.models import Endpoint
 
@@ -84,9 +86,12 @@ def send(recipient: str, subject: str, body: str, context: dict, session=None) -
         "X-Hookdesk-Signature": sign(endpoint.secret, timestamp, raw),
     }
     try:
-        response = (session or requests).post(endpoint.url, data=raw, headers=headers,
-                                              timeout=TIMEOUT_SECONDS, allow_redirects=False)
+        answer = netguard.post(endpoint.url, raw, headers, TIMEOUT_SECONDS, http=session)
+    except netguard.DestinationRefused as exc:
+        raise outbox.PermanentFailure(f"Refused: {exc}") from exc
     except requests.RequestException as exc:
         raise outbox.TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
-    if not 200 <= response.status_code < 300:
-        raise outbox.TemporaryFailure(f"HTTP {response.status_code}: {response.text[:500]}")
+    if 300 <= answer.status < 400:  # redirects are not followed: the receiver must fix its URL
+        raise outbox.PermanentFailure(f"{answer.describe()}: redirects are not followed.")
+    if not 200 <= answer.status < 300:  # only the status and time: never the body
+        raise outbox.TemporaryFailure(answer.describe())

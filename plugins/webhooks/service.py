@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
-from urllib.parse import urlparse
 
-from kernel import permissions, runtime
+from kernel import netguard, permissions, runtime
 from kernel.db import db, get_by_id
 from kernel.errors import NotFound, ValidationFailed
 from kernel.models import User
@@ -18,9 +17,9 @@ def _check(data: dict[str, Any], partial: bool) -> dict[str, Any]:
     errors: dict[str, str] = {}
     if "url" in data or not partial:
         url = str(data.get("url") or "").strip()
-        parsed = urlparse(url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc or len(url) > 2000:
-            errors["url"] = "An http:// or https:// address is required."
+        problem = netguard.url_problem(url)
+        if problem:
+            errors["url"] = problem
         data["url"] = url
     if "events" in data or not partial:
         events = data.get("events") or ["*"]

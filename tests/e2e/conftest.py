@@ -137,6 +137,9 @@ def live_server(request, tmp_path, smtp_server) -> Iterator[LiveServer]:
         "HOOKDESK_QUEUE_URL": "memory://",
         "HOOKDESK_BASE_URL": f"http://127.0.0.1:{port}",
         "HOOKDESK_DEFAULT_TIMEZONE": "Europe/Moscow",
+        # Journeys read each letter as it comes; a reply within a minute of the
+        # first letter would otherwise wait for the coalescing window (60 s).
+        "HOOKDESK_MAIL_COALESCE_SECONDS": 0,
         # Errors become 500 pages, as in production; they are recorded below.
         "TESTING": False,
         **(marker.kwargs if marker else {}),

@@ -18,6 +18,7 @@ from web.admin.forms import AgentEditForm, AgentForm, RoleEditForm, RoleForm
 from web.auth import end_all_sessions, password_link, viewer
 from web.forms import options
 from web.mail import send_mail
+from web.params import page_arg
 
 PAGE = 50
 
@@ -37,7 +38,7 @@ def users(form: AgentForm | None = None, status: int = 200):
     if kind not in ("agent", "customer"):
         kind = "agent"
     q = (request.args.get("q") or "").strip()[:200]
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = page_arg()
     query = db.select(User).where(User.kind == kind)
     if q:
         like = f"%{q.lower()}%"

@@ -36,7 +36,7 @@ def outbox():
     from kernel import outbox as outbox_service
 
     status = request.args.get("status") or "failed"
-    if status not in ("pending", "sending", "sent", "failed"):
+    if status not in ("pending", "held", "sending", "sent", "merged", "failed"):
         status = "failed"
     return render_template("admin/outbox.html", status=status,
                            messages=outbox_service.log(status=status, limit=200))

@@ -176,6 +176,10 @@ def upload(ticket_id: int):
         flash(_("Choose a file to upload."), "error")
         return _back(found, "#files")
     internal = request.form.get("internal") == "1" and permissions.has(viewer(), "tickets.note")
+    if len(files) > attachments.max_files_per_message():
+        flash(_("At most %(n)s files can be uploaded at once.",
+                n=attachments.max_files_per_message()), "error")
+        return _back(found, "#files")
     try:
         for item in files:
             attachments.attach(found, item, actor=viewer(), internal=internal)

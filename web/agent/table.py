@@ -16,6 +16,7 @@ from kernel.services import queries
 from web.agent import bp
 from web.agent.common import agents, can_see_customers, table_url
 from web.auth import permission_required, viewer
+from web.params import page_arg
 
 FIXED_SORTS = {"number", "subject", "status", "created_at", "deadline"}
 
@@ -108,10 +109,7 @@ def index():
     sort = request.args.get("sort", "-created_at")
     if sort.lstrip("-") not in sortable:
         sort = "-created_at"
-    try:
-        page_no = max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        page_no = 1
+    page_no = page_arg()
     try:
         page = queries.list_tickets(user, flt, sort=sort, page=page_no,
                                     per_page=user.page_size or 20)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from web.params import page_field, per_page_field
+
 ANY_VALUE = fields.Raw(allow_none=True)
 
 
@@ -68,8 +70,8 @@ class TicketQuery(Schema):
                                  "warranty.defect_category:plumbing); see GET /ticket-filters."})
     sort = fields.String(load_default="-created_at", validate=validate.Length(max=40),
                          metadata={"description": "A column, '-' in front for descending."})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+    page = page_field()
+    per_page = per_page_field()
 
 
 class TicketCreate(Schema):
@@ -177,8 +179,8 @@ class CustomerQuery(Schema):
     phone = fields.String(validate=validate.Length(max=64),
                           metadata={"description": "Exact match after normalization."})
     q = fields.String(validate=validate.Length(max=200))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+    page = page_field()
+    per_page = per_page_field()
 
 
 class CustomerIn(Schema):

@@ -237,6 +237,8 @@ def download(attachment_id):
         etag=found.sha256,
         max_age=0,
     )
+    response.headers["Content-Disposition"] = attachments.content_disposition(
+        found.filename, as_attachment=found.content_type not in SAFE_INLINE)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

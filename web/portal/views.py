@@ -31,6 +31,7 @@ from kernel.services.uow import unit_of_work
 from web import card_parts, form_sections
 from web.auth import customer_required, viewer
 from web.forms import apply_errors, ticket_form
+from web.params import page_arg
 from web.portal import bp, timeline
 from web.portal.forms import EditTicketForm, NewTicketForm, ReplyForm, chosen_files
 
@@ -65,13 +66,6 @@ def _search_term(text: str) -> str:
     return text
 
 
-def _int_arg(name: str, default: int) -> int:
-    try:
-        return max(1, int(request.args.get(name, default)))
-    except (TypeError, ValueError):
-        return default
-
-
 @bp.get("/")
 @customer_required
 def index():
@@ -84,7 +78,7 @@ def index():
     sort = request.args.get("sort") or DEFAULT_SORT
     if sort.lstrip("-") not in _sort_keys(columns):
         sort = DEFAULT_SORT
-    page_no = _int_arg("page", 1)
+    page_no = page_arg()
     flt = queries.TicketFilter(state=state, search=_search_term(search) or None)
     per_page = user.page_size or 20
     page = queries.list_tickets(user, flt, sort=sort, page=page_no, per_page=per_page)

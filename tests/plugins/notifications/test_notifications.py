@@ -53,6 +53,9 @@ def test_a_customer_without_an_account_gets_it_at_every_address_in_the_default_l
     assert len({m["Message-ID"] for m in messages_}) == 2
 
 
+# Each letter on its own, at once: coalescing within a minute is off here (it is
+# tested in tests/security/test_rule_storms.py).
+@pytest.mark.app_config(HOOKDESK_MAIL_COALESCE_SECONDS=0)
 def test_status_changes_and_public_replies_are_told_internal_notes_are_not(
         app, mailbox, agent, english_buyer):
     ticket = tickets.create({"subject": "Door", "customer": english_buyer.customer_id},
@@ -167,6 +170,9 @@ def test_preferences_are_checked(app, agent, colleague, customer_user):
     assert db.session.scalars(select(Preference)).all() == []
 
 
+# Each letter on its own, at once: coalescing within a minute is off here (it is
+# tested in tests/security/test_rule_storms.py).
+@pytest.mark.app_config(HOOKDESK_MAIL_COALESCE_SECONDS=0)
 def test_the_manager_hears_once_that_the_deadline_passed(app, mailbox, agent, colleague):
     ticket = tickets.create({"subject": "Late", "assignee": colleague.id,
                              "deadline": (utcnow() + timedelta(hours=1)).isoformat()},

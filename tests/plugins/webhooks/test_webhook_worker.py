@@ -15,7 +15,8 @@ from plugins.webhooks import service
 
 def test_worker_process_delivers(tmp_path):
     queue_url = f"sqlite:///{tmp_path}/queue.db"
-    app = build_app(tmp_path, ("helpdesk", "webhooks"), {"HOOKDESK_QUEUE_URL": queue_url})
+    app = build_app(tmp_path, ("helpdesk", "webhooks"), {"HOOKDESK_QUEUE_URL": queue_url,
+                                                     "HOOKDESK_WEBHOOK_ALLOW": "127.0.0.1"})
     receiver = Receiver()
     env = {
         **os.environ,
@@ -24,6 +25,7 @@ def test_worker_process_delivers(tmp_path):
         "HOOKDESK_QUEUE_URL": queue_url,
         "HOOKDESK_PLUGINS": "helpdesk,webhooks",
         "HOOKDESK_SECRET_KEY": "test-secret",
+        "HOOKDESK_WEBHOOK_ALLOW": "127.0.0.1",
     }
     worker = subprocess.Popen(
         [os.path.join(os.path.dirname(sys.executable), "hookdesk"), "worker", "-w", "1"],

@@ -15,7 +15,9 @@ from kernel.services import tickets, tokens
 from kernel.services.uow import unit_of_work
 from plugins.webhooks import service
 
-pytestmark = pytest.mark.plugins("helpdesk", "webhooks")
+# The receiver listens on loopback: the integrator allow-list lets deliveries reach it.
+pytestmark = [pytest.mark.plugins("helpdesk", "webhooks"),
+              pytest.mark.app_config(HOOKDESK_WEBHOOK_ALLOW="127.0.0.1")]
 
 
 @pytest.fixture
