@@ -163,3 +163,21 @@ def test_letters_without_a_ticket_are_not_coalesced(app, mailbox):
 def test_address_matching_ignores_case_and_display_name(app):
     assert letters.address_of("Ivan <Ivan@Example.RU>") == "ivan@example.ru"
     assert letters.address_of("ivan@example.ru") == "ivan@example.ru"
+
+
+@pytest.mark.app_config(HOOKDESK_MAIL_MAX_PER_HOUR=3, HOOKDESK_MAIL_COALESCE_SECONDS=0)
+def test_the_hourly_limit_holds_within_one_batch_of_the_worker(app, mailbox):
+    """Five letters to one address due at once are one batch for the worker: it
+    counts what it sent itself a moment ago, so three go and two are held."""
+    from kernel import mail
+
+    later = utcnow() + timedelta(hours=1)
+    with unit_of_work():
+        for i in range(5):
+            mail.put({"to": ADDRESS, "subject": f"Batch {i}", "text": "x"}, key=f"batch-{i}")
+        db.session.execute(db.update(OutboxMessage).values(next_attempt_at=later))
+    db.session.execute(db.update(OutboxMessage).values(next_attempt_at=utcnow()))
+    db.session.commit()  # test setup: all five due now
+    assert outbox.deliver_due() == 5
+    assert len(mailbox.messages) == 3
+    assert len(_rows("held")) == 2
