@@ -24,7 +24,8 @@ from typing import Any
 
 from panoramisk import Manager
 
-from plugins.telephony.calls import CallEvent
+from kernel.i18n import N_
+from plugins.telephony.calls import CallEvent, CallFailed
 
 PROVIDER = "asterisk"
 TIMEOUT_SECONDS = 10
@@ -76,12 +77,12 @@ def _manager(values: dict[str, Any], loop, events: str) -> Manager:
 
 
 async def _login(manager: Manager) -> None:
-    """Connect and log in, or raise ``ValueError`` saying why not."""
+    """Connect and log in, or raise ``CallFailed`` saying why not."""
     try:
         await asyncio.wait_for(manager.connect(), TIMEOUT_SECONDS)
     except (TimeoutError, OSError) as exc:
-        raise ValueError(f"Asterisk's manager interface did not answer: "
-                         f"{type(exc).__name__}.") from exc
+        raise CallFailed(N_("Asterisk's manager interface did not answer."),
+                         type(exc).__name__) from exc
     for _ in range(200):  # the login is sent from the connection's callback
         if manager.authenticated or manager.authenticated_future is not None:
             break
@@ -90,9 +91,9 @@ async def _login(manager: Manager) -> None:
     if future is not None:
         response = await asyncio.wait_for(future, TIMEOUT_SECONDS)
         if not response.success:
-            raise ValueError(f"Asterisk refused the login: {response.get('Message', '')}.")
+            raise CallFailed(N_("Asterisk refused the login."), response.get("Message", ""))
     if not manager.authenticated and future is None:
-        raise ValueError("Asterisk refused the login.")
+        raise CallFailed(N_("Asterisk refused the login."))
 
 
 def originate(values: dict[str, Any], extension: str, number: str) -> str:
@@ -111,9 +112,9 @@ def originate(values: dict[str, Any], extension: str, number: str) -> str:
                 "Variable": f"HOOKDESK_CALL={call_id}",
             }, as_list=False), TIMEOUT_SECONDS)
             if not response.success:
-                raise ValueError(f"Asterisk refused the call: {response.get('Message', '')}.")
+                raise CallFailed(N_("Asterisk refused the call."), response.get("Message", ""))
         except TimeoutError as exc:
-            raise ValueError("Asterisk did not answer in time.") from exc
+            raise CallFailed(N_("Asterisk did not answer in time.")) from exc
         finally:
             manager.close()
 

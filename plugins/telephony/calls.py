@@ -41,6 +41,15 @@ ANSWERED = frozenset({"answered", "answer"})
 BUSY = frozenset({"busy"})
 
 
+class CallFailed(ValueError):
+    """Placing a call failed: ``message`` is one of our fixed sentences (translated
+    when shown), ``detail`` what the far side said (shown as it is)."""
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(f"{message} {detail}".strip())
+        self.message, self.detail = message, detail
+
+
 @dataclass(frozen=True)
 class CallEvent:
     """One thing a provider said about a call. ``kind``: start, answer, end or

@@ -50,6 +50,7 @@ def apply_ami_event(app, event) -> None:
 def ami_listen():
     """Stay connected to Asterisk's manager interface and record calls."""
     from plugins.telephony import asterisk, config
+    from plugins.telephony import calls as calls_module
 
     values = config.values("asterisk")
     if not config.is_complete("asterisk"):
@@ -59,7 +60,7 @@ def ami_listen():
     click.echo(f"Listening to Asterisk at {values['host']}:{values['port']} (Ctrl+C stops).")
     try:
         asyncio.run(asterisk.listen(values, lambda event: apply_ami_event(app, event)))
-    except ValueError as exc:
+    except calls_module.CallFailed as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:
         pass

@@ -33,7 +33,8 @@ from typing import Any
 import requests
 
 from kernel.errors import ValidationFailed
-from plugins.telephony.calls import CallEvent
+from kernel.i18n import N_
+from plugins.telephony.calls import CallEvent, CallFailed
 
 PROVIDER = "generic"
 TIMEOUT_SECONDS = 10
@@ -114,7 +115,7 @@ def parse(body: bytes) -> CallEvent:
 def originate(values: dict[str, Any], extension: str, number: str, agent_email: str,
               session=None) -> str:
     """Ask the deployment's endpoint to connect ``extension`` with ``number``;
-    returns the call id. Raises ``ValueError`` with a message a person can read."""
+    returns the call id. Raises ``CallFailed`` saying why not."""
     request_id = uuid.uuid4().hex
     body = json.dumps({"extension": extension, "to": number, "agent": agent_email,
                        "request_id": request_id}, separators=(",", ":")).encode()
@@ -126,11 +127,11 @@ def originate(values: dict[str, Any], extension: str, number: str, agent_email: 
                      "X-Hookdesk-Timestamp": timestamp,
                      "X-Hookdesk-Signature": sign(values["secret"], timestamp, body)})
     except requests.RequestException as exc:
-        raise ValueError(f"The telephony endpoint did not answer: {type(exc).__name__}.") \
-            from exc
+        raise CallFailed(N_("The telephony endpoint did not answer."),
+                         type(exc).__name__) from exc
     if not 200 <= response.status_code < 300:
-        raise ValueError(f"The telephony endpoint refused the call: HTTP "
-                         f"{response.status_code} {response.text[:200]}")
+        raise CallFailed(N_("The telephony endpoint refused the call."),
+                         f"HTTP {response.status_code} {response.text[:200]}")
     try:
         answer = response.json()
     except ValueError:

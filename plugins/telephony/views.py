@@ -191,7 +191,7 @@ def can_call(user: User | None) -> bool:
 
 
 def originate(provider: str, extension: str, number: str, agent: User) -> str:
-    """The adapter's originate/callback; ``ValueError`` with a readable message."""
+    """The adapter's originate/callback; ``CallFailed`` saying why not."""
     if provider == "generic":
         return generic.originate(config.values("generic"), extension, number, agent.email)
     if provider == "zadarma":
@@ -232,8 +232,9 @@ def call():
         provider = config.provider()
         try:
             call_id = originate(provider, config.extension_of(user), number, user)
-        except ValueError as exc:
-            error, status = _("The call was not placed: %(why)s", why=str(exc)), 502
+        except calls.CallFailed as exc:
+            why = f"{_(exc.message)} {exc.detail}".strip()
+            error, status = _("The call was not placed: %(why)s", why=why), 502
         else:
             calls.record_outgoing(provider, call_id, user, number, ticket)
             flash(_("Calling %(number)s: your phone rings first.",

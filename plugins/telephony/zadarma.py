@@ -33,7 +33,8 @@ from zoneinfo import ZoneInfo
 import requests
 
 from kernel.errors import ValidationFailed
-from plugins.telephony.calls import CallEvent
+from kernel.i18n import N_
+from plugins.telephony.calls import CallEvent, CallFailed
 
 PROVIDER = "zadarma"
 TIMEOUT_SECONDS = 10
@@ -128,7 +129,7 @@ def _auth(key: str, secret: str, method: str, params: dict[str, Any]) -> str:
 
 def originate(values: dict[str, Any], extension: str, number: str, session=None) -> str:
     """Zadarma's callback: ring ``extension``, then ``number``. Returns our id for
-    the call; raises ``ValueError`` with a message a person can read."""
+    the call; raises ``CallFailed`` saying why not."""
     params = {"from": extension, "to": "".join(ch for ch in number if ch.isdigit()),
               "format": "json"}
     headers = {"Authorization": _auth(values["api_key"], values["api_secret"],
@@ -138,7 +139,7 @@ def originate(values: dict[str, Any], extension: str, number: str, session=None)
         response = (session or requests).get(url, params=sorted(params.items()),
                                              headers=headers, timeout=TIMEOUT_SECONDS)
     except requests.RequestException as exc:
-        raise ValueError(f"Zadarma did not answer: {type(exc).__name__}.") from exc
+        raise CallFailed(N_("Zadarma did not answer."), type(exc).__name__) from exc
     try:
         answer = response.json()
     except ValueError:
@@ -146,5 +147,5 @@ def originate(values: dict[str, Any], extension: str, number: str, session=None)
     if response.status_code >= 400 or not isinstance(answer, dict) or \
             answer.get("status") != "success":
         message = answer.get("message") if isinstance(answer, dict) else None
-        raise ValueError(f"Zadarma refused the call: {message or response.status_code}.")
+        raise CallFailed(N_("Zadarma refused the call."), str(message or response.status_code))
     return f"callback-{uuid.uuid4().hex}"
