@@ -74,7 +74,7 @@ def hookdesk_phone_actions(phone, viewer, ticket):
     if ticket is not None:
         args["ticket"] = ticket.id
     return [d.PhoneAction("telephony.call", N_("Call"), url_for("telephony.call", **args),
-                          "📞")]
+                          "☎")]
 
 
 @hookimpl

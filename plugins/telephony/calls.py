@@ -213,13 +213,13 @@ def _event_data(call: Call) -> dict[str, Any]:
             "duration": call.duration, "agent_id": call.agent_id}
 
 
-def _timeline(call: Call, was_linked: bool, was_ended: bool) -> None:
+def _timeline(call: Call, was_linked: bool, was_ended: bool, actor: User | None = None) -> None:
     """The call on its ticket's history: once when linked, once more when it ends."""
     if call.ticket_id is None:
         return
     ticket = call.ticket or get_by_id(Ticket, call.ticket_id)
     if not was_linked:
-        tickets.record_custom_event(ticket, CALL_EVENT, _event_data(call), via=VIA)
+        tickets.record_custom_event(ticket, CALL_EVENT, _event_data(call), actor=actor, via=VIA)
     elif not was_ended and call.ended_at is not None:
         tickets.record_custom_event(ticket, ENDED_EVENT, _event_data(call), via=VIA)
 
@@ -276,7 +276,7 @@ def open_ticket(call: Call, actor: User) -> Ticket:
         if call.agent_id is None:
             call.agent_id = actor.id
         db.session.flush()
-        _timeline(call, was_linked=False, was_ended=call.ended_at is not None)
+        _timeline(call, was_linked=False, was_ended=call.ended_at is not None, actor=actor)
     return ticket
 
 
@@ -299,7 +299,7 @@ def record_outgoing(provider: str, call_id: str, agent: User, number: str,
             call.ticket_id, call.ticket = ticket.id, ticket
         call.updated_at = utcnow()
         db.session.flush()
-        _timeline(call, was_linked, was_ended=call.ended_at is not None)
+        _timeline(call, was_linked, was_ended=call.ended_at is not None, actor=agent)
     return call
 
 

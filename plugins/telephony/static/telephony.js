@@ -20,11 +20,16 @@
     return a;
   }
 
+  function dismiss(id) {
+    dismissed[id] = 1;
+    try { sessionStorage.setItem("telephony-dismissed", JSON.stringify(dismissed)); } catch (e) { /* private mode */ }
+  }
+
   function card(call) {
     var item = el("section", "telephony-popup__call");
     item.setAttribute("data-call", call.id);
     var head = el("div", "telephony-popup__head");
-    head.appendChild(el("span", "telephony-popup__ring", "📞"));
+    head.appendChild(el("span", "telephony-popup__ring", "☎"));
     var title = el("div", "telephony-popup__title");
     title.appendChild(el("small", "muted", t.tTitle));
     title.appendChild(el("b", "telephony-popup__number", call.number));
@@ -33,8 +38,7 @@
     close.type = "button";
     close.setAttribute("aria-label", t.tClose);
     close.addEventListener("click", function () {
-      dismissed[call.id] = 1;
-      try { sessionStorage.setItem("telephony-dismissed", JSON.stringify(dismissed)); } catch (e) { /* private mode */ }
+      dismiss(call.id);
       item.remove();
       if (!box.children.length) { box.hidden = true; }
     });
@@ -77,6 +81,8 @@
       button.type = "submit";
       button.setAttribute("data-telephony-open", call.id);
       form.appendChild(button);
+      // The agent took this call: it does not pop up again on the ticket's page.
+      form.addEventListener("submit", function () { dismiss(call.id); });
       actions.appendChild(form);
     }
     if (call.customer) {
