@@ -164,7 +164,7 @@ def customer_for(phone: str | None) -> Customer | None:
 def _row(provider: str, call_id: str) -> Call:
     query = db.select(Call).where(Call.provider == provider, Call.provider_call_id == call_id)
     if db.session.get_bind().dialect.name != "sqlite":  # SQLite: the writer lock is held
-        query = query.with_for_update()
+        query = query.with_for_update(of=Call)
     call = db.session.scalar(query)
     if call is not None:
         return call
