@@ -111,7 +111,7 @@ def webhook_zadarma():
         fingerprint = zadarma.verify(values["api_secret"], form,
                                      request.headers.get("Signature", ""))
         event = zadarma.parse(form, values["timezone"], utcnow())
-        call = _take(fingerprint, event) if event.call_id else None
+        call = _take(fingerprint, event)
     except zadarma.SignatureRefused as exc:
         return _refused(401, str(exc))
     except ValidationFailed as exc:
@@ -275,13 +275,13 @@ def _labels() -> dict:
 
 
 def card_panels(ticket: Ticket, user: User) -> list[d.Panel] | None:
-    """The calls of a ticket, on the agents' card only (staff)."""
-    if user is None or not user.is_agent:
+    """The calls of a ticket, on the agents' card only (staff), for those who may see
+    customers (the callers' numbers are theirs, A3)."""
+    if user is None or not user.is_agent or not permissions.has(user, CUSTOMERS_VIEW):
         return None
     found = calls.for_ticket(ticket)
     if not found:
         return None
     return [d.Panel("telephony.calls", N_("Calls"), "telephony/_panel.html",
-                    context={"calls": found, "can_see_customers":
-                             permissions.has(user, CUSTOMERS_VIEW), **_labels()},
+                    context={"calls": found, "can_see_customers": True, **_labels()},
                     order=30, placement="side", audience="staff")]

@@ -16,6 +16,7 @@ from http_server import Endpoint
 from kernel.db import db
 from kernel.models import Ticket
 from kernel.services import tickets, users
+from plugins.telephony import calls as calls_service
 from plugins.telephony import config, generic, zadarma
 from plugins.telephony.models import Call
 from web.testing import login
@@ -290,3 +291,18 @@ def test_demo_calls(app, runner):
     assert [c.outcome for c in rows] == ["answered", "missed", "busy", "missed", "answered"]
     assert rows[0].ticket_id is not None and rows[0].customer_id is not None
     assert re.match(r"^\+7", rows[3].phone) and rows[3].customer_id is None
+
+
+def test_the_calls_panel_is_for_agents_who_may_see_customers(app, send, ev, caller, operator,
+                                                             agent_client):
+    call = ring(send, ev)
+    ticket = calls_service.open_ticket(call, operator)
+    assert 'data-panel="telephony.calls"' in agent_client.get(
+        f"/agent/tickets/{ticket.id}").get_data(as_text=True)
+    users.save_role("desk", "Desk", ["tickets.view"], create=True)
+    desk = users.create({"email": "desk@test.example", "password": "desk-pass-1",
+                         "roles": ["desk"]})
+    client = app.test_client()
+    login(client, desk)
+    html = client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True)
+    assert 'data-panel="telephony.calls"' not in html

@@ -194,3 +194,10 @@ def test_zadarma_unknown_event_is_refused(zsend, client):
     response = client.post("/telephony/webhooks/zadarma", data={"event": "NOTIFY_WHAT"},
                            headers={"Signature": "x"})
     assert response.status_code == 422 and "event" in response.get_json()["errors"]
+
+
+def test_zadarma_event_without_a_call_id_is_refused(zsend):
+    form = {k: v for k, v in START.items() if k != "pbx_call_id"}
+    response = zsend(form)
+    assert response.status_code == 422 and "call_id" in response.get_json()["errors"]
+    assert calls_count() == 0
