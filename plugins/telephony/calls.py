@@ -66,6 +66,7 @@ class CallEvent:
     duration: int | None = None
     disposition: str = ""
     recording_url: str = ""
+    recorded: bool = False  # the provider keeps a recording (fetched on demand)
 
 
 def check(event: CallEvent) -> None:
@@ -123,6 +124,8 @@ def _merge(call: Call, event: CallEvent, at: datetime) -> None:
             call.disposition = disposition
         if event.duration is not None:
             call.reported_duration = max(call.reported_duration or 0, event.duration)
+    if event.recorded:
+        call.recorded = True
     if event.recording_url and (not call.recording_url or event.recording_url
                                 < call.recording_url):
         call.recording_url = event.recording_url
@@ -171,7 +174,7 @@ def _row(provider: str, call_id: str) -> Call:
     try:
         with db.session.begin_nested():
             call = Call(provider=provider, provider_call_id=call_id, direction="in",
-                        created_at=utcnow())
+                        recorded=False, created_at=utcnow())
             db.session.add(call)
             db.session.flush()
         return call

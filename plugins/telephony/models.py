@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel.db import UTCDateTime, db, utcnow
@@ -55,6 +55,8 @@ class Call(db.Model):
     duration: Mapped[int | None] = mapped_column(Integer)
     outcome: Mapped[str | None] = mapped_column(String(20))
     recording_url: Mapped[str] = mapped_column(String(2000), default="")
+    # The provider keeps a recording to fetch on demand (Zadarma).
+    recorded: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -69,6 +71,10 @@ class Call(db.Model):
         if self.ended_at is not None:
             return "ended"
         return "talking" if self.answered_at is not None else "ringing"
+
+    @property
+    def has_recording(self) -> bool:
+        return bool(self.recording_url) or self.recorded
 
     @property
     def external_number(self) -> str:

@@ -181,6 +181,26 @@ def open_ticket(call_id: int):
     return redirect(url_for("agent.ticket", ticket_id=ticket.id), code=303)
 
 
+@bp.get("/calls/<int:call_id>/recording")
+@permission_required(CUSTOMERS_VIEW)
+def recording(call_id: int):
+    """The call's recording: its own link, or one the provider makes on demand."""
+    try:
+        call = calls.get(call_id, viewer())
+    except (NotFound, PermissionDenied):
+        abort(404)
+    if call.recording_url:
+        return redirect(call.recording_url)
+    if call.recorded and call.provider == "zadarma":
+        try:
+            return redirect(zadarma.recording_link(config.values("zadarma"),
+                                                   call.provider_call_id))
+        except calls.CallFailed as exc:
+            flash(f"{_(exc.message)} {exc.detail}".strip(), "error")
+            return redirect(safe_next(request.referrer) or url_for("telephony.calls_page"))
+    abort(404)
+
+
 # -- click-to-call -------------------------------------------------------------------
 
 

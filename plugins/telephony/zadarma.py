@@ -118,6 +118,7 @@ def parse(form: dict[str, str], zone: str = "Europe/Moscow",
         from_number=source, to_number=target if kind != "answer" else "",
         extension=extension, at=at, duration=duration,
         disposition=(form.get("disposition") or "").strip().lower(),
+        recorded=kind == "record" or form.get("is_recorded") == "1",
     )
 
 
@@ -125,6 +126,34 @@ def _auth(key: str, secret: str, method: str, params: dict[str, Any]) -> str:
     query = urlencode(sorted(params.items()))
     text = method + query + hashlib.md5(query.encode()).hexdigest()
     return f"{key}:{encode_signature(secret, text)}"
+
+
+RECORD_METHOD = "/v1/pbx/record/request/"
+
+
+def recording_link(values: dict[str, Any], pbx_call_id: str, session=None) -> str:
+    """A short-lived link to a call's recording (``pbx/record/request`` by the call's
+    ``pbx_call_id``); raises ``CallFailed`` saying why not."""
+    params = {"pbx_call_id": pbx_call_id, "format": "json"}
+    headers = {"Authorization": _auth(values["api_key"], values["api_secret"], RECORD_METHOD,
+                                      params)}
+    url = values["api_url"].rstrip("/") + RECORD_METHOD
+    try:
+        response = (session or requests).get(url, params=sorted(params.items()),
+                                             headers=headers, timeout=TIMEOUT_SECONDS)
+        answer = response.json()
+    except requests.RequestException as exc:
+        raise CallFailed(N_("Zadarma did not answer."), type(exc).__name__) from exc
+    except ValueError:
+        answer = {}
+    if not isinstance(answer, dict) or answer.get("status") != "success":
+        message = answer.get("message") if isinstance(answer, dict) else None
+        raise CallFailed(N_("Zadarma has no recording of this call."),
+                         str(message or response.status_code))
+    links = [answer.get("link")] if answer.get("link") else list(answer.get("links") or [])
+    if not links or not str(links[0]).startswith("https://"):
+        raise CallFailed(N_("Zadarma has no recording of this call."))
+    return str(links[0])
 
 
 def originate(values: dict[str, Any], extension: str, number: str, session=None) -> str:

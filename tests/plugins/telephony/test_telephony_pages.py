@@ -306,3 +306,29 @@ def test_the_calls_panel_is_for_agents_who_may_see_customers(app, send, ev, call
     login(client, desk)
     html = client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True)
     assert 'data-panel="telephony.calls"' not in html
+
+
+def test_a_zadarma_recording_is_fetched_on_demand(app, agent_client, endpoint, caller):
+    from plugins.telephony.calls import CallEvent, apply
+
+    config.save("zadarma", {"api_key": "k1", "api_secret": "s1", "api_url": endpoint.url})
+    call = apply(CallEvent("zadarma", "in_rec", "end", "in", "+79123456789", "",
+                           disposition="answered", duration=30, recorded=True))
+    endpoint.answer = {"status": "success", "link": "https://api.zadarma.com/rec/1.mp3",
+                       "lifetime_till": "2026-12-03 15:00:00"}
+    panel = agent_client.get("/telephony/calls").get_data(as_text=True)
+    assert f"/telephony/calls/{call.id}/recording" in panel
+    response = agent_client.get(f"/telephony/calls/{call.id}/recording")
+    assert (response.status_code, response.headers["Location"]) == (
+        302, "https://api.zadarma.com/rec/1.mp3")
+    (sent,) = endpoint.requests
+    assert urlsplit(sent["path"]).path == "/v1/pbx/record/request/"
+    query = "format=json&pbx_call_id=in_rec"
+    text = "/v1/pbx/record/request/" + query + hashlib.md5(query.encode()).hexdigest()
+    assert sent["headers"]["Authorization"] == "k1:" + zadarma.encode_signature("s1", text)
+    endpoint.answer = {"status": "error", "message": "record not found"}
+    refused = agent_client.get(f"/telephony/calls/{call.id}/recording", follow_redirects=True)
+    assert "Zadarma has no recording of this call. record not found" in refused.get_data(
+        as_text=True)
+    unrecorded = apply(CallEvent("zadarma", "in_none", "end", "in", "+79123456789", ""))
+    assert agent_client.get(f"/telephony/calls/{unrecorded.id}/recording").status_code == 404

@@ -167,6 +167,7 @@ def test_zadarma_events_in_any_order(zsend, caller, operator, order):
     # 13:00 in Moscow is 10:00 UTC; the end is the start plus the duration.
     assert call.started_at.isoformat() == "2026-12-03T10:00:00+00:00"
     assert call.ended_at.isoformat() == "2026-12-03T10:01:35+00:00"
+    assert call.recorded  # is_recorded=1: fetched from Zadarma when someone listens
 
 
 def test_zadarma_bad_signature_and_repeats(zsend):

@@ -63,6 +63,7 @@ def upgrade():
     sa.Column('duration', sa.Integer(), nullable=True),
     sa.Column('outcome', sa.String(length=20), nullable=True),
     sa.Column('recording_url', sa.String(length=2000), nullable=False),
+    sa.Column('recorded', sa.Boolean(), nullable=False),
     sa.Column('note', sa.String(length=500), nullable=False),
     sa.Column('created_at', kernel.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', kernel.db.UTCDateTime(timezone=True), nullable=False),
