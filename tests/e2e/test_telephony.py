@@ -49,7 +49,9 @@ def test_an_incoming_call_pops_up_and_the_agent_opens_a_ticket(page, live_server
     text = card.inner_text()
     assert "+7 912 345-67-89" in text and "Ирина Соколова" in text
     assert "Не греет батарея в спальне" in text and "Входящий звонок" in text
-    shot(page, "telephony-popup")
+    shot(page, "telephony-popup", phone=True)
+    box = card.bounding_box()  # at 1280 px the card sits in the corner, whole
+    assert box["x"] + box["width"] <= 1280 and box["y"] + box["height"] <= 800
 
     card.locator("[data-telephony-open]").click()
     page.wait_for_url("**/agent/tickets/*")
