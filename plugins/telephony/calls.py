@@ -271,6 +271,8 @@ def open_ticket(call: Call, actor: User) -> Ticket:
             return ticket
     key = config.values("main")["popup_ticket_type"] or None
     with unit_of_work():
+        if db.session.get_bind().dialect.name != "sqlite":  # two agents, one click each
+            db.session.execute(db.select(Call.id).where(Call.id == call.id).with_for_update())
         db.session.refresh(call)
         if call.ticket_id is not None:  # opened meanwhile by someone else
             return tickets.require_ticket(call.ticket_id, actor)
