@@ -228,6 +228,20 @@ class PhoneAction:
 
 
 @dataclass(frozen=True)
+class PageSnippet:
+    """Markup at the end of every page of agents or customers (a script, a pop-up).
+
+    ``template`` is rendered with ``viewer`` and the items of ``context``;
+    ``permission``: only viewers holding it get the snippet."""
+
+    key: str
+    template: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    audience: str = "agent"  # agent | customer
+    permission: str | None = None
+
+
+@dataclass(frozen=True)
 class TriggerConditionDecl:
     """A condition rules can use. ``evaluate(ticket, event, params) -> bool``."""
 

@@ -422,6 +422,19 @@ def hookdesk_phone_actions(
 
 
 @hookspec
+def hookdesk_page_snippets(viewer: User) -> list[d.PageSnippet] | None:
+    """Markup added to the end of every page a signed-in person sees: a script of
+    the plugin's own static files, a pop-up's container (an incoming call).
+
+    Called: on each page render, for the signed-in ``viewer``. Returns: a list of
+    ``PageSnippet``; the kernel renders those whose ``audience`` is the viewer's kind
+    (agent or customer) and whose ``permission`` the viewer holds, before the
+    page's own scripts. Pages allow scripts only from the site's own files (no
+    inline ``<script>``). Combine: all collected, sorted by key.
+    """
+
+
+@hookspec
 def hookdesk_navigation_items(viewer: User) -> list[d.NavItem] | None:
     """Menu entries for agents or customers.
 

@@ -1052,6 +1052,54 @@ def test_hookdesk_phone_actions(tmp_path):
             ("probe", "probe.call1", "tel:+79123456789")]
 
 
+class SnippetProbe:
+    """A snippet for agents who may see customers, one for customers, one for nobody."""
+
+    def __init__(self, templates):
+        self.templates = str(templates)
+
+    @hookimpl
+    def hookdesk_register_blueprints(self):
+        return [Blueprint("probe", __name__, template_folder=self.templates)]
+
+    @hookimpl
+    def hookdesk_page_snippets(self, viewer):
+        return [d.PageSnippet("probe.b_agents", "probe/_snippet.html", {"word": "agents"},
+                              permission="customers.view"),
+                d.PageSnippet("probe.a_customers", "probe/_snippet.html",
+                              {"word": "customers"}, audience="customer"),
+                d.PageSnippet("probe.c_secret", "probe/_snippet.html", {"word": "secret"},
+                              permission="probe.secret")]
+
+
+def test_hookdesk_page_snippets(tmp_path):
+    from web.testclient import login
+
+    templates = tmp_path / "probe_templates"
+    (templates / "probe").mkdir(parents=True)
+    (templates / "probe" / "_snippet.html").write_text(
+        '<div data-probe-snippet="{{ word }}">{{ viewer.email }}</div>')
+    with probe_app(tmp_path, {"probe": SnippetProbe(templates)}) as app:
+        agent, customer = make_agent(), make_customer()
+        blind = make_agent("blind@test.example", roles=())
+        for user, url, shown in ((agent, "/agent/", ["agents"]),
+                                 (customer, "/portal/", ["customers"]),
+                                 (blind, "/settings/", [])):
+            client = app.test_client()
+            login(client, user)
+            html = client.get(url).get_data(as_text=True)
+            found = [w for w in ("agents", "customers", "secret")
+                     if f'data-probe-snippet="{w}"' in html]
+            assert found == shown, (user.email, html[-600:])
+            if shown:
+                assert f">{user.email}</div>" in html
+                # At the end of the page, before the page's own scripts.
+                assert html.index("data-probe-snippet") > html.index("</footer>")
+        # Nobody signed in: nothing.
+        html = app.test_client().get("/auth/login").get_data(as_text=True)
+        assert "data-probe-snippet" not in html
+
+
 def test_hookdesk_navigation_items(tmp_path):
     from web.navigation import menu_for
 

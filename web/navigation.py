@@ -81,6 +81,24 @@ def menu_for(user: User | None) -> list[MenuEntry]:
     return _mark_active(entries)
 
 
+def snippets_for(user: User | None) -> list:
+    """Markup plugins add to the end of every page (``hookdesk_page_snippets``) for
+    ``user``: their audience and permission checked, sorted by key."""
+    from flask import render_template
+    from markupsafe import Markup
+
+    if user is None:
+        return []
+    audience = _audience(user)
+    found = []
+    for _plugin, answer in runtime.host().collect("hookdesk_page_snippets", viewer=user):
+        for snippet in answer or []:
+            if snippet.audience == audience and _allowed(user, snippet.permission):
+                found.append(snippet)
+    found.sort(key=lambda s: s.key)
+    return [Markup(render_template(s.template, viewer=user, **dict(s.context))) for s in found]
+
+
 def _mark_active(entries: list[MenuEntry]) -> list[MenuEntry]:
     path = request.path
     best = None

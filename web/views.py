@@ -11,7 +11,7 @@ from kernel import __version__
 from kernel.db import db
 from kernel.models import Customer, Ticket, TicketType, User
 from web.auth import permission_required, viewer
-from web.navigation import menu_for
+from web.navigation import menu_for, snippets_for
 
 bp = Blueprint("core", __name__)
 
@@ -39,6 +39,7 @@ def layout_context():
         "site_name": current_app.config["HOOKDESK_SITE_NAME"],
         "version": __version__,
         "menu": lambda: menu_for(viewer()),
+        "page_snippets": lambda: snippets_for(viewer()),
     }
 
 
