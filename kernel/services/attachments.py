@@ -169,12 +169,12 @@ def customer_usage(actor: User) -> tuple[int, int]:
     return int(files or 0), int(size or 0)
 
 
-def quota_message(name: str) -> str:
+def _quota_message(name: str) -> str:
     return (f"{name!r} does not fit in the storage quota of "
             f"{_human_size(customer_quota_bytes())} for one customer's files.")
 
 
-def check_limits(ticket: Ticket, actor: User | None, message: Message | None, name: str) -> int:
+def _check_limits(ticket: Ticket, actor: User | None, message: Message | None, name: str) -> int:
     """Refuse a file over the count limits (per message — or the files sent with a
     new ticket — and per customer); returns how many bytes the uploader may still
     store (their customer's quota left; staff have no quota)."""
@@ -194,7 +194,7 @@ def check_limits(ticket: Ticket, actor: User | None, message: Message | None, na
                                         f"{max_files_per_customer()} files."})
     room = customer_quota_bytes() - used
     if room <= 0:
-        raise TooLarge({"file": quota_message(name)})
+        raise TooLarge({"file": _quota_message(name)})
     return room
 
 
@@ -228,12 +228,12 @@ def attach(
     permissions.require_view(actor, ticket)
     name = _clean_name(filename or getattr(upload, "filename", None) or getattr(upload, "name", ""))
     limit = max_bytes()
-    room = check_limits(ticket, actor, message, name)
+    room = _check_limits(ticket, actor, message, name)
     try:
         blob = store().put(_stream(upload), max_bytes=min(limit, room), allow_empty=False)
     except BlobTooLarge as exc:
         if room < limit:
-            raise TooLarge({"file": quota_message(name)}) from exc
+            raise TooLarge({"file": _quota_message(name)}) from exc
         raise TooLarge(
             {"file": f"{name!r} is larger than the limit of {_human_size(limit)}."}
         ) from exc
