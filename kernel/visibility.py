@@ -29,7 +29,8 @@ What the policy decides:
 * **card panels** (:func:`panels`): a ``Panel(audience="staff")`` never reaches
   a customer;
 * **lists** (:func:`check_list_query`): a customer may sort and filter only by
-  what they may see; anything else is refused naming the parameter.
+  what they may see (plugins' filters declared ``audience="customer"``);
+  anything else is refused naming the parameter.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ FIELD_ATTRIBUTES = {"subject": "subject", "text": "text", "priority": "priority"
                     "assignee": "assignee_id"}
 # Attributes that are not fields: customers do not see who typed a ticket in.
 STAFF_ATTRIBUTES = frozenset({"author_id"})
+# What a customer always reads of their own ticket: whose it is (their own id).
+OWN_ATTRIBUTES = frozenset({"customer_id"})
 
 # List sort keys (``queries.SORTABLE``) that are fields; the others (number,
 # status, created_at, updated_at) every viewer of the list may use.
@@ -166,6 +169,8 @@ def ticket_attributes(ticket: Ticket, viewer: Viewer) -> set[str]:
     shown = {attr for key, attr in FIELD_ATTRIBUTES.items() if key in keys}
     if not is_customer(viewer):
         shown |= STAFF_ATTRIBUTES
+    else:
+        shown |= OWN_ATTRIBUTES
     return shown
 
 
@@ -374,9 +379,10 @@ def check_list_query(viewer: Viewer, flt: Any, sort: str) -> None:
     for key in flt.values:
         if key not in keys:
             errors[f"values.{key}"] = f"You cannot filter by {key!r}: you do not see that field."
-    if is_customer(viewer):
-        for key in flt.extra:
-            errors[f"filter.{key}"] = (f"You cannot filter by {key!r}: filters of plugins "
-                                       "are for staff.")
+    declared = runtime.host().registry.ticket_filters
+    for key in flt.extra:
+        entry = declared.get(key)
+        if entry is not None and not may_see(getattr(entry.decl, "audience", STAFF), viewer):
+            errors[f"filter.{key}"] = f"You cannot filter by {key!r}: it is for staff."
     if errors:
         raise ValidationFailed(errors)

@@ -1,5 +1,6 @@
-"""Helpers of the security tests: a small world for attacking every door (issue 9, X4, X5): people of every role,
-and a customer's ticket carrying everything the customer must not see.
+"""Helpers of the security tests: a small world for attacking every door (issue 9,
+X4, X5) — people of every role, and a customer's ticket carrying everything the
+customer must not see.
 
 Roles:
 

@@ -8,18 +8,11 @@ the agents' transition comments, links to other customers' tickets."""
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
-from sqlalchemy import select
-
-from kernel import visibility
-from kernel.db import db
-from kernel.models import OutboxMessage
-from kernel.services import tickets
-from plugins.webhooks import service as webhooks
 from security_world import (
-    COMMENT,
     LOOSE_FILE,
     NEW_LOCATION,
     NOTE,
@@ -27,8 +20,17 @@ from security_world import (
     PUBLIC_FILE,
     PUBLIC_REPLY,
     SECRETS,
+    bearer,
+    make_people,
     signed_in,
 )
+from sqlalchemy import select
+
+from kernel import visibility
+from kernel.db import db
+from kernel.models import OutboxMessage
+from kernel.services import tickets
+from plugins.webhooks import service as webhooks
 
 pytestmark = pytest.mark.plugins("helpdesk", "notifications", "webhooks")
 
@@ -230,9 +232,9 @@ def test_a_letter_carries_a_comment_meant_for_the_customer(world):
 def test_webhook_payloads_go_through_the_policy_and_carry_no_note_bodies(app, world):
     webhooks.create({"url": "https://hooks.example/in", "events": ["*"]})
     ticket, agent = world.ticket, world.people["agent"]
-    from kernel.services import attachments, messages
-
     from security_world import upload
+
+    from kernel.services import attachments, messages
 
     messages.post(ticket, "ANOTHER-SECRET-NOTE", actor=agent, internal=True)
     attachments.attach(ticket, upload("late-internal.txt"), actor=agent, internal=True)
@@ -242,3 +244,28 @@ def test_webhook_payloads_go_through_the_policy_and_carry_no_note_bodies(app, wo
     events = {row.payload["data"]["event"]: row.payload["data"]["data"] for row in rows}
     assert events["message_posted"]["internal"] is True
     assert events["attachment_added"]["internal"] is True  # receivers can tell
+
+
+# -- the warranty plugin: owners are customers (A3) -----------------------------------
+
+
+@pytest.mark.plugins("helpdesk", "warranty")
+def test_apartment_owners_only_for_agents_who_may_see_customers(client):
+    from plugins.warranty import property as prop
+
+    people = make_people()
+    house = prop.create_house({"name": "Sunny Park", "address": "1 Sunny St.",
+                               "warranty_until": datetime.date(2031, 1, 1)})
+    flat = prop.create_apartment({"house_id": house.id, "number": "12"})
+    prop.add_owner(flat, people["owner"].customer_id)
+    api = "/api/v1/warranty/apartments"
+    for role, sees in (("viewer", False), ("worker", False), ("agent", True),
+                       ("admin", True)):
+        listed = client.get(api, headers=bearer(people[role])).get_data(as_text=True)
+        one = client.get(f"{api}/{flat.id}", headers=bearer(people[role])).get_data(as_text=True)
+        owners = client.get(f"{api}/{flat.id}/owners", headers=bearer(people[role]))
+        assert ("Olga Owner" in listed) is sees, role
+        assert ("Olga Owner" in one) is sees, role
+        assert owners.status_code == (200 if sees else 403), role
+    assert client.get(f"{api}/{flat.id}/owners",
+                      headers=bearer(people["owner"])).status_code == 403
