@@ -208,3 +208,13 @@ def test_seeing_a_ticket_is_not_enough_to_attach_in_the_service(scene):
         attachments.attach(scene.ticket, upload("x.txt"), actor=scene.people["worker"],
                            internal=True)
     assert attachments.for_ticket(scene.ticket, None) == []
+
+
+@pytest.mark.parametrize("role, allowed", [
+    ("owner", False), ("viewer", False), ("worker", False), ("agent", True), ("admin", True)])
+def test_reading_customers_needs_can_see_customers(client, scene, role, allowed):
+    headers = bearer(scene.people[role])
+    for query in ({}, {"q": "olga"}, {"phone": "+79123456789"}):
+        response = client.get("/api/v1/customers", headers=headers, query_string=query)
+        assert response.status_code == (200 if allowed else 403), query
+        assert ("Olga" in response.get_data(as_text=True)) is (allowed and "phone" not in query)
