@@ -224,6 +224,21 @@ class _Context:
         self.keys = field_keys(ticket.type, viewer)
         self.internal = sees_internal(viewer)
         self.kinds = runtime.host().registry.event_kinds
+        self._hidden: tuple[set[int], set[int], set[int]] | None = None
+
+    def hidden(self) -> tuple[set[int], set[int], set[int]]:
+        """Ids of the ticket's internal messages, internal files and all its files:
+        read once (two queries) however long the history is."""
+        if self._hidden is None:
+            from kernel.db import db
+
+            notes = set(db.session.scalars(db.select(Message.id).where(
+                Message.ticket_id == self.ticket.id, Message.internal.is_(True))))
+            files = db.session.execute(db.select(Attachment.id, Attachment.internal).where(
+                Attachment.ticket_id == self.ticket.id)).all()
+            self._hidden = (notes, {i for i, internal in files if internal},
+                            {i for i, _internal in files})
+        return self._hidden
 
     def view(self, event: TicketEvent) -> EventView | None:
         data = self.data(event.kind, dict(event.data or {}))
@@ -272,18 +287,18 @@ class _Context:
         return {}
 
     def _message_posted(self, data):
-        if data.get("internal") and not self.internal:
-            return None
-        message = get_by_id(Message, data.get("message_id"))
-        if message is not None and message.internal and not self.internal:
+        if self.internal:
+            return data
+        if data.get("internal") or data.get("message_id") in self.hidden()[0]:
             return None
         return data
 
     def _attachment_added(self, data):
-        if data.get("internal") and not self.internal:
-            return None
-        attachment = get_by_id(Attachment, data.get("attachment_id"))
-        if attachment is None or (attachment.internal and not self.internal):
+        if self.internal:
+            return data
+        _notes, internal_files, files = self.hidden()
+        ident = data.get("attachment_id")
+        if data.get("internal") or ident in internal_files or ident not in files:
             return None
         return data
 
