@@ -391,8 +391,10 @@ def check_list_query(viewer: Viewer, flt: Any, sort: str) -> None:
     for param, (key, used) in filters.items():
         if used and key not in keys:
             errors[param] = f"You cannot filter by {param!r}: you do not see that field."
+    known = {f.key for f in fieldset.all_fields()} if flt.values else set()
     for key in flt.values:
-        if key not in keys:
+        # A key that is no field matches nothing; a customer is told either way.
+        if key not in keys and (key in known or is_customer(viewer)):
             errors[f"values.{key}"] = f"You cannot filter by {key!r}: you do not see that field."
     declared = runtime.host().registry.ticket_filters
     for key in flt.extra:

@@ -218,3 +218,10 @@ def test_reading_customers_needs_can_see_customers(client, scene, role, allowed)
         response = client.get("/api/v1/customers", headers=headers, query_string=query)
         assert response.status_code == (200 if allowed else 403), query
         assert ("Olga" in response.get_data(as_text=True)) is (allowed and "phone" not in query)
+
+
+def test_the_agent_card_offers_uploads_only_to_those_who_may_attach(client, scene):
+    action = f'action="/agent/tickets/{scene.ticket.id}/files"'
+    for role, offered in (("viewer", False), ("worker", True), ("agent", True)):
+        page = signed_in(client, scene.people[role]).get(f"/agent/tickets/{scene.ticket.id}")
+        assert (action in page.get_data(as_text=True)) is offered, role
