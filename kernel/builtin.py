@@ -65,14 +65,17 @@ SYSTEM_FIELDS = [
                 reference="user", storage="column"),
 ]
 
+# The kernel's kinds reach customers, each filtered by its own rule in
+# ``kernel.visibility`` (hidden fields, internal notes and files, agents'
+# comments, links to tickets the reader may not view).
 EVENT_KINDS = [
-    d.EventKindDecl("created", N_("Ticket created")),
-    d.EventKindDecl("fields_changed", N_("Fields changed")),
-    d.EventKindDecl("status_changed", N_("Status changed")),
-    d.EventKindDecl("assigned", N_("Assignee changed")),
-    d.EventKindDecl("message_posted", N_("Message posted")),
-    d.EventKindDecl("attachment_added", N_("File attached")),
-    d.EventKindDecl("linked", N_("Linked to another ticket")),
+    d.EventKindDecl("created", N_("Ticket created"), audience="customer"),
+    d.EventKindDecl("fields_changed", N_("Fields changed"), audience="customer"),
+    d.EventKindDecl("status_changed", N_("Status changed"), audience="customer"),
+    d.EventKindDecl("assigned", N_("Assignee changed"), audience="customer"),
+    d.EventKindDecl("message_posted", N_("Message posted"), audience="customer"),
+    d.EventKindDecl("attachment_added", N_("File attached"), audience="customer"),
+    d.EventKindDecl("linked", N_("Linked to another ticket"), audience="customer"),
 ]
 
 

@@ -195,7 +195,9 @@ class TicketFilterDecl:
     ``choices()`` lists ``(value, label)`` pairs for the table's select;
     ``clause(value)`` returns a SQLAlchemy condition on ``Ticket`` (usually
     ``Ticket.id.in_(select(...))`` over the plugin's own table) for a value from
-    that list. ``ticket_types``: the types it applies to (empty: all)."""
+    that list. ``ticket_types``: the types it applies to (empty: all).
+    ``audience``: "staff" (the default: agents only) or "customer" (customers may
+    filter their own tickets by it too — only if they see what it filters by)."""
 
     key: str
     label: str
@@ -203,6 +205,7 @@ class TicketFilterDecl:
     clause: Callable[[str], Any]
     ticket_types: Sequence[str] = ()
     order: int = 100
+    audience: str = "staff"
 
 
 @dataclass(frozen=True)

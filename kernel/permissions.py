@@ -34,6 +34,15 @@ def require(user: User | None, permission: str) -> None:
         raise PermissionDenied(f"You are not allowed to do this ({name}).")
 
 
+def require_any(user: User | None, choices: tuple[str, ...]) -> None:
+    """Refuse unless ``user`` has at least one of ``choices`` (named in the refusal)."""
+    if any(has(user, permission) for permission in choices):
+        return
+    registry = runtime.host().registry.permissions
+    names = [registry[p].decl.label if p in registry else p for p in choices]
+    raise PermissionDenied(f"You are not allowed to do this ({' or '.join(names)}).")
+
+
 def can_view_ticket(user: User | None, ticket: Ticket) -> bool:
     if user is None:
         return True

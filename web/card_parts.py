@@ -1,6 +1,7 @@
 """What plugins add to a ticket card (``hookdesk_ticket_card_panels`` and
 ``hookdesk_ticket_card_buttons``), for the agents' card and the customer's alike:
-each plugin decides by ``viewer`` what it shows."""
+each plugin decides by ``viewer`` what it shows, and the kernel's visibility
+policy drops a panel whose ``audience`` is ``"staff"`` from a customer's card."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flask import render_template
 from markupsafe import Markup
 
 from kernel import declarations as d
-from kernel import runtime
+from kernel import runtime, visibility
 from kernel.models import Ticket, User
 
 
@@ -18,6 +19,7 @@ def panels(ticket: Ticket, viewer: User) -> list[tuple[d.Panel, Markup]]:
     for _plugin, answer in runtime.host().collect("hookdesk_ticket_card_panels", ticket=ticket,
                                                   viewer=viewer):
         found.extend(answer or [])
+    found = visibility.panels(found, viewer)
     found.sort(key=lambda p: (p.order, p.key))
     return [(p, Markup(render_template(p.template, ticket=ticket, viewer=viewer,
                                        **dict(p.context)))) for p in found]

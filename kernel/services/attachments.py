@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from kernel import permissions, runtime, signals
+from kernel import permissions, runtime, signals, visibility
 from kernel.db import db, get_by_id, utcnow
 from kernel.errors import NotFound, TooLarge, ValidationFailed
 from kernel.models import Attachment, Message, Ticket, User
@@ -224,8 +224,44 @@ def attach(
     filename: str | None = None,
 ) -> Attachment:
     """Store ``upload`` (a werkzeug ``FileStorage`` or any binary stream with a
-    ``filename``) and attach it. Refuses files over the size limit with the limit."""
+    ``filename``) and attach it. Refuses files over the size limit with the limit.
+
+    Who may: the ticket's customer (``tickets.reply``: a file is part of the
+    conversation, never internal); an agent with ``tickets.reply`` or
+    ``tickets.edit`` for a file the customer sees, ``tickets.note`` for an
+    internal one. Seeing the ticket (``tickets.view``) alone is not enough."""
+    require_attach(ticket, actor, internal)
+    return _attach(ticket, upload, actor=actor, message=message, via=via, internal=internal,
+                   filename=filename)
+
+
+def require_attach(ticket: Ticket, actor: User | None, internal: bool = False) -> None:
+    """Refuse (``NotFound``/``PermissionDenied``/``ValidationFailed``) unless ``actor``
+    may attach a file (``internal`` or not) to ``ticket``."""
     permissions.require_view(actor, ticket)
+    if actor is None:
+        return
+    if actor.is_customer:
+        if internal:
+            raise ValidationFailed({"internal": "Customers cannot attach internal files."})
+        permissions.require(actor, "tickets.reply")
+    elif internal:
+        permissions.require(actor, "tickets.note")
+    else:
+        permissions.require_any(actor, ("tickets.reply", "tickets.edit"))
+
+
+def _attach(
+    ticket: Ticket,
+    upload: Any,
+    actor: User | None = None,
+    message: Message | None = None,
+    via: str | None = None,
+    internal: bool = False,
+    filename: str | None = None,
+) -> Attachment:
+    """``attach`` without its permission check: for kernel services that checked
+    the action the file belongs to (a new ticket, a message)."""
     name = _clean_name(filename or getattr(upload, "filename", None) or getattr(upload, "name", ""))
     limit = max_bytes()
     room = _check_limits(ticket, actor, message, name)
@@ -258,7 +294,8 @@ def attach(
         event = history.record(
             ticket,
             "attachment_added",
-            {"attachment_id": attachment.id, "filename": name, "size": blob.size},
+            {"attachment_id": attachment.id, "filename": name, "size": blob.size,
+             "internal": bool(internal)},
             actor=actor,
             via=via,
         )
@@ -277,7 +314,7 @@ def get(attachment_id: int, viewer: User | None) -> Attachment:
     ticket = db.session.get(Ticket, attachment.ticket_id)
     if ticket is None or not permissions.can_view_ticket(viewer, ticket):
         raise NotFound("File not found.")
-    if attachment.internal and viewer is not None and not permissions.has(viewer, "tickets.note"):
+    if not visibility.can_see_attachment(attachment, viewer):
         raise NotFound("File not found.")
     return attachment
 
@@ -288,9 +325,8 @@ def open_blob(attachment: Attachment) -> BinaryIO:
 
 def for_ticket(ticket: Ticket, viewer: User | None) -> list[Attachment]:
     permissions.require_view(viewer, ticket)
-    query = db.select(Attachment).where(Attachment.ticket_id == ticket.id)
-    if viewer is not None and not permissions.has(viewer, "tickets.note"):
-        query = query.where(Attachment.internal.is_(False))
+    query = db.select(Attachment).where(Attachment.ticket_id == ticket.id,
+                                        visibility.attachment_clause(viewer))
     return list(db.session.scalars(query.order_by(Attachment.id)))
 
 

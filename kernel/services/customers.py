@@ -113,6 +113,25 @@ def get(customer_id: int, viewer: User | None = None) -> Customer:
     return customer
 
 
+def search(viewer: User | None, text: str | None = None, page: int = 1,
+           per_page: int = 20) -> tuple[list[Customer], int]:
+    """A page of customers (by id) whose name, e-mail or contract number contains
+    ``text``, and how many match — for viewers with "can see customers" (A3)."""
+    permissions.require(viewer, "customers.view")
+    query = db.select(Customer)
+    if text and text.strip():
+        term = f"%{text.strip().lower()}%"
+        query = query.outerjoin(CustomerEmail).where(db.or_(
+            db.func.lower(Customer.name).like(term),
+            db.func.lower(CustomerEmail.email).like(term),
+            db.func.lower(Customer.contract_number).like(term),
+        )).distinct()
+    total = db.session.scalar(db.select(db.func.count()).select_from(query.subquery())) or 0
+    items = list(db.session.scalars(
+        query.order_by(Customer.id).limit(per_page).offset((page - 1) * per_page)))
+    return items, total
+
+
 def find_by_phone(raw: str, viewer: User | None = None) -> list[Customer]:
     """Customers with exactly this phone (after normalization), for A2's offer to link."""
     permissions.require(viewer, "customers.view")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel import permissions, signals
+from kernel import permissions, signals, visibility
 from kernel.db import db, utcnow
 from kernel.errors import ValidationFailed
 from kernel.models import Message, Ticket, User
@@ -62,8 +62,8 @@ def post(
         if files:
             from kernel.services import attachments
 
-            for upload in files:
-                attachments.attach(ticket, upload, actor=actor, message=message, via=via,
+            for upload in files:  # the permission to post covers its files
+                attachments._attach(ticket, upload, actor=actor, message=message, via=via,
                                    internal=internal)
         after_commit(
             signals.message_posted, "kernel.messages", ticket=ticket, message=message,
@@ -75,7 +75,6 @@ def post(
 def thread(ticket: Ticket, viewer: User | None = None) -> list[Message]:
     """Messages in time order; internal notes only for those allowed to see them."""
     permissions.require_view(viewer, ticket)
-    query = db.select(Message).where(Message.ticket_id == ticket.id)
-    if viewer is not None and not permissions.has(viewer, "tickets.note"):
-        query = query.where(Message.internal.is_(False))
+    query = db.select(Message).where(Message.ticket_id == ticket.id,
+                                     visibility.message_clause(viewer))
     return list(db.session.scalars(query.order_by(Message.created_at, Message.id)))

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import String, and_, cast, false, func, or_, select
 
-from kernel import permissions, runtime
+from kernel import permissions, runtime, visibility
 from kernel.db import db, utcnow
 from kernel.errors import ValidationFailed
 from kernel.models import Status, Ticket, TicketType, User
@@ -151,7 +151,9 @@ def list_tickets(
     per_page: int = 20,
     with_total: bool = True,
 ) -> Page:
-    """A page of tickets. ``sort``: a key of ``SORTABLE``, ``-`` for descending."""
+    """A page of tickets. ``sort``: a key of ``SORTABLE``, ``-`` for descending.
+    Sorting or filtering by a field the viewer may not see is refused
+    (``kernel.visibility.check_list_query``)."""
     flt = flt or TicketFilter()
     per_page = max(1, min(int(per_page), 500))
     page = max(1, min(int(page), MAX_PAGE))
@@ -160,6 +162,7 @@ def list_tickets(
     if column is None:
         raise ValidationFailed({"sort": f"Cannot sort by {sort!r}; use one of "
                                         f"{', '.join(sorted(SORTABLE))}."})
+    visibility.check_list_query(viewer, flt, sort)
     clauses = _clauses(flt, viewer)
     base = select(Ticket).where(*clauses)
     order = [column.desc() if descending else column.asc(),

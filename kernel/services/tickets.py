@@ -18,7 +18,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from kernel import fieldset, numbering, permissions, runtime, schema, signals
 from kernel.db import db, get_by_id, utcnow
-from kernel.errors import Conflict, NotFound, TransitionRefused, ValidationFailed
+from kernel.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    TransitionRefused,
+    ValidationFailed,
+)
 from kernel.models import Customer, Setting, Status, Ticket, TicketType, User
 from kernel.models.tickets import COLUMN_FIELDS
 from kernel.services import history, storable
@@ -83,6 +89,9 @@ def _validate(
     audience = "customer" if actor is not None and actor.is_customer else "agent"
     known = {f.key: f for f in fieldset.for_type(ttype, "agent")}
     allowed = {f.key: f for f in fieldset.for_type(ttype, audience)}
+    if ticket is not None and audience == "customer":
+        # A customer changes only what they also see (P7): never a hidden field.
+        allowed = {k: f for k, f in allowed.items() if f.shown_to_customer}
     errors: dict[str, list[str]] = {}
     for key in raw:
         if key not in known:
@@ -274,11 +283,12 @@ def create(
         if files or field_files:
             from kernel.services import attachments
 
+            # Creating the ticket (``tickets.create``) covers its own files.
             for upload in files or []:
-                attachments.attach(ticket, upload, actor=actor, via=via)
+                attachments._attach(ticket, upload, actor=actor, via=via)
             for key, upload in sorted(field_files.items()):
                 try:
-                    attachment = attachments.attach(ticket, upload, actor=actor, via=via)
+                    attachment = attachments._attach(ticket, upload, actor=actor, via=via)
                 except ValidationFailed as exc:  # named after the field, not "file"
                     raise exc.__class__({key: [m for ms in exc.errors.values()
                                                 for m in ms]}) from exc
@@ -318,6 +328,8 @@ def update(
     permissions.require_view(actor, ticket)
     if actor is not None and actor.is_customer:
         permissions.require(actor, "tickets.edit_own")
+        if ticket.is_closed:
+            raise PermissionDenied("This ticket is closed and can no longer be changed.")
     else:
         permissions.require(actor, "tickets.edit")
     _check_version(ticket, expected_version)
@@ -356,8 +368,13 @@ def transition(
     via: str | None = None,
     comment: str | None = None,
     expected_version: int | None = None,
+    comment_visible_to_customer: bool = False,
 ) -> Ticket:
-    """Move the ticket to ``to_status`` (a status key) if its pipeline allows it."""
+    """Move the ticket to ``to_status`` (a status key) if its pipeline allows it.
+
+    ``comment`` is the agents' working note on the move; the customer sees it
+    (card, API, letters) only with ``comment_visible_to_customer=True``, which
+    the event records as ``comment_public``."""
     permissions.require_view(actor, ticket)
     permissions.require(actor, "tickets.transition")
     _check_version(ticket, expected_version)
@@ -406,6 +423,8 @@ def transition(
         data = {"from": current.key, "to": target.key, "group": target.group}
         if comment:
             data["comment"] = comment
+            if comment_visible_to_customer:
+                data["comment_public"] = True
         event = history.record(ticket, "status_changed", data, actor=actor, via=via)
         after_commit(
             signals.ticket_status_changed, SENDER, ticket=ticket, event=event, actor=actor,

@@ -1,7 +1,9 @@
 """Who is told what, and the letters (P6, A5, R3).
 
 Customers get an e-mail when their ticket is created, when its status changes
-and when an agent replies publicly (internal notes never), in their language:
+and when an agent replies publicly (internal notes never), in their language;
+what a letter tells is what ``kernel.visibility`` lets the ticket's customer read
+of the event (a transition's comment only when it was meant for the customer):
 the ``locale`` of their portal account, else ``HOOKDESK_DEFAULT_LOCALE``. Every
 address of the customer gets it: portal accounts and the customer's e-mails.
 
@@ -30,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
+from kernel import visibility
 from kernel.db import db, get_by_id, utcnow
 from kernel.errors import ValidationFailed
 from kernel.i18n import N_
@@ -232,21 +235,28 @@ def on_event(event: TicketEvent, ticket: Ticket) -> int:
               f"notify-{event.id}-{address}", ticket, locale)
 
     actor_id = event.actor_id
-    # Customers (P6).
+    # Customers (P6): a letter says only what the kernel's visibility policy lets
+    # the ticket's customer read of this event (no agents' comments, no notes).
     customer_template = None
     extra: dict[str, Any] = {}
-    if event.kind == "created":
+    seen = visibility.event_view(event, ticket, visibility.customer_reader(ticket))
+    shown = seen.data if seen is not None else {}
+    if seen is None:
+        pass
+    elif event.kind == "created":
         customer_template = "customer_created"
     elif event.kind == "status_changed":
         customer_template = "customer_status_changed"
-        extra = {"from_status": _status_name(ticket, data.get("from")),
-                 "to_status": _status_name(ticket, data.get("to")),
-                 "closed": data.get("group") in ("closed_success", "closed_failure"),
-                 "comment": data.get("comment") or ""}
-    elif (event.kind == "message_posted" and data.get("author_kind") == "agent"
-          and not data.get("internal")):
-        customer_template = "customer_reply"
-        extra = {"message": get_by_id(Message, data.get("message_id"))}
+        extra = {"from_status": _status_name(ticket, shown.get("from")),
+                 "to_status": _status_name(ticket, shown.get("to")),
+                 "closed": shown.get("group") in ("closed_success", "closed_failure"),
+                 "comment": shown.get("comment") or ""}
+    elif event.kind == "message_posted" and shown.get("author_kind") == "agent":
+        message = get_by_id(Message, shown.get("message_id"))
+        if message is not None and visibility.can_see_message(
+                message, visibility.customer_reader(ticket)):
+            customer_template = "customer_reply"
+            extra = {"message": message}
     if customer_template and _customers_enabled():
         for to, locale in customer_recipients(ticket):
             if isinstance(to, User) and to.id == actor_id and event.kind != "created":

@@ -121,8 +121,10 @@ def hookdesk_register_settings():
 @hookimpl
 def hookdesk_register_event_kinds():
     return [
-        d.EventKindDecl("warranty.defect_added", N_("Defect added")),
-        d.EventKindDecl("warranty.defect_status_changed", N_("Defect status changed")),
+        # The buyer follows their claim's defects on the card and in the API.
+        d.EventKindDecl("warranty.defect_added", N_("Defect added"), audience="customer"),
+        d.EventKindDecl("warranty.defect_status_changed", N_("Defect status changed"),
+                        audience="customer"),
     ]
 
 

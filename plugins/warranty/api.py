@@ -3,8 +3,9 @@ own apartments, and the defects of a claim.
 
 Who sees what, the same as on the pages:
 
-* agents who see tickets (or manage the warranty) read every house and apartment,
-  with the apartments' owners; changing them needs "manage houses, apartments
+* agents who see tickets (or manage the warranty) read every house and apartment;
+  the apartments' owners (customers, A3) only with "can see customers"
+  (``customers.view``) or ``warranty.manage``; changing them needs "manage houses, apartments
   and buyers" (``warranty.manage``);
 * a buyer's token reads only the apartments the buyer owns and the houses they
   are in — anything else is "not found", so its existence does not leak — and
@@ -118,7 +119,8 @@ class ApartmentOut(Schema):
     plan_url = fields.String(allow_none=True, required=True,
                              metadata={"description": "Where to download the plan image."})
     owners = fields.List(fields.Nested(OwnerOut), metadata={
-        "description": "The buyers who own it; only in answers to agents."})
+        "description": "The buyers who own it; only for agents who may see customers "
+                       "(or manage buyers)."})
 
 
 class MyApartmentOut(ApartmentOut):
@@ -235,13 +237,14 @@ def _houses_out(found: list[House]) -> list[dict[str, Any]]:
              "apartments_count": counts.get(h.id, 0)} for h in found]
 
 
-def _owners_of(apartment_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+def _owners_of(apartment_ids: list[int], viewer: User) -> dict[int, list[dict[str, Any]]]:
     return {apartment_id: [{"id": c.id, "name": c.name} for c in found]
-            for apartment_id, found in prop.owners_by_apartment(apartment_ids).items()}
+            for apartment_id, found in prop.owners_for(apartment_ids, viewer).items()}
 
 
 def _apartments_out(found: list[Apartment], viewer: User) -> list[dict[str, Any]]:
-    owners = None if viewer.is_customer else _owners_of([a.id for a in found])
+    owners = (_owners_of([a.id for a in found], viewer) if prop.may_see_owners(viewer)
+              else None)
     result = []
     for a in found:
         item = {
@@ -413,11 +416,12 @@ class ApartmentOwners(MethodView):
     @blp.response(200, OwnerOut(many=True))
     @require_token
     def get(self, apartment_id):
-        """The buyers who own the apartment (agents)."""
+        """The buyers who own the apartment (agents who may see customers or manage
+        buyers)."""
         apartment = _apartment(apartment_id)
         if current_user().is_customer:
             raise PermissionDenied("Only agents see the owners of an apartment.")
-        return _owners_of([apartment.id])[apartment.id]
+        return _owners_of([apartment.id], current_user())[apartment.id]
 
     @blp.arguments(OwnerIn)
     @blp.response(201, OwnerOut)

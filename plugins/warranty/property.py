@@ -15,7 +15,7 @@ from sqlalchemy import cast, func, select
 
 from kernel import permissions
 from kernel.db import db, get_by_id
-from kernel.errors import NotFound, ValidationFailed
+from kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from kernel.i18n import N_
 from kernel.models import Customer, Ticket, User
 from kernel.services import attachments, audit
@@ -25,6 +25,7 @@ from kernel.services.uow import unit_of_work
 from plugins.warranty.models import Apartment, House, Ownership
 
 MANAGE = "warranty.manage"
+CUSTOMERS_VIEW = "customers.view"  # the kernel's "Can see customers" (A3)
 APARTMENT_FIELD = "apartment"
 RESTRICT_SETTING = "warranty.restrict_by_warranty"
 PLAN_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
@@ -154,6 +155,23 @@ def owners_by_apartment(apartment_ids: list[int]) -> dict[int, list[Customer]]:
     for apartment_id, customer in rows:
         found[apartment_id].append(customer)
     return found
+
+
+def may_see_owners(viewer: User | None) -> bool:
+    """Owners are customers (A3): their names need "can see customers", or
+    "manage houses, apartments and buyers" (who manages buyers names them)."""
+    if viewer is None:
+        return True
+    return not viewer.is_customer and (permissions.has(viewer, CUSTOMERS_VIEW)
+                                       or permissions.has(viewer, MANAGE))
+
+
+def owners_for(apartment_ids: list[int], viewer: User | None) -> dict[int, list[Customer]]:
+    """``owners_by_apartment`` for ``viewer``, refused unless ``may_see_owners``."""
+    if not may_see_owners(viewer):
+        raise PermissionDenied("You are not allowed to see the owners of apartments "
+                               "(Can see customers).")
+    return owners_by_apartment(apartment_ids)
 
 
 def apartment_counts() -> dict[int, int]:

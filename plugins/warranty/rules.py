@@ -115,13 +115,15 @@ def _houses() -> list[tuple[str, str]]:
 
 def ticket_filters() -> list[d.TicketFilterDecl]:
     return [
+        # Buyers see their claims' category, defects and apartment: they may filter too.
         d.TicketFilterDecl("warranty.claim_category", N_("Claim category"), _claim_categories,
-                           _value_clause("claim_category"), ticket_types=("claim",), order=10),
+                           _value_clause("claim_category"), ticket_types=("claim",), order=10,
+                           audience="customer"),
         d.TicketFilterDecl("warranty.defect_category", N_("Defect category"),
                            defects.categories, _defect_clause, ticket_types=("claim",),
-                           order=20),
+                           order=20, audience="customer"),
         d.TicketFilterDecl("warranty.house", N_("House"), _houses, _house_clause,
-                           ticket_types=("claim",), order=30),
+                           ticket_types=("claim",), order=30, audience="customer"),
     ]
 
 

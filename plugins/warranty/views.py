@@ -56,6 +56,7 @@ def card_panels(ticket: Ticket, viewer_: User) -> list[d.Panel] | None:
             "photos": {df.id: defects.photos_of(df, viewer_) for df in found},
             "max_photos": defects.MAX_PHOTOS,
         },
+        audience="customer",  # the buyer sees their claim's defects too (W4)
     )]
 
 

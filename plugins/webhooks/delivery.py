@@ -18,7 +18,7 @@ import time
 
 import requests
 
-from kernel import netguard, outbox
+from kernel import netguard, outbox, visibility
 from kernel.db import db, get_by_id
 from plugins.webhooks.models import Endpoint
 
@@ -31,14 +31,26 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def payload_for(event, ticket) -> dict:
+# Who a payload is written for, through the kernel's visibility policy: an
+# endpoint is configured by an admin for staff systems, so it reads as staff (the
+# system: every field, internal flags). No payload carries a message's body, so
+# internal notes' texts never leave; a receiver fetches what it needs through
+# the API with its own token, which the policy checks again.
+PAYLOAD_VIEWER = None
+
+
+def payload_for(event, ticket) -> dict | None:
+    """The JSON body for ``event``, or ``None`` if the policy hides it from the viewer."""
+    seen = visibility.event_view(event, ticket, PAYLOAD_VIEWER)
+    if seen is None:
+        return None
     return {
         "event": event.kind,
         "event_id": event.id,
         "occurred_at": event.at.isoformat(),
         "actor_id": event.actor_id,
         "via": event.via,
-        "data": event.data,
+        "data": seen.data,
         "ticket": {
             "id": ticket.id,
             "number": ticket.number,
@@ -56,12 +68,12 @@ def payload_for(event, ticket) -> dict:
 def enqueue_for_event(event, ticket) -> int:
     endpoints = db.session.scalars(db.select(Endpoint).where(Endpoint.is_active.is_(True))).all()
     queued = 0
+    payload = payload_for(event, ticket) if endpoints else None
     for endpoint in endpoints:
-        if endpoint.wants(event.kind):
+        if payload is not None and endpoint.wants(event.kind):
             outbox.put(
                 CHANNEL, endpoint.url,
-                {"endpoint_id": endpoint.id, "event": event.kind,
-                 "data": payload_for(event, ticket)},
+                {"endpoint_id": endpoint.id, "event": event.kind, "data": payload},
                 key=f"webhook-{endpoint.id}-{event.id}", ref=f"webhook:{endpoint.id}",
             )
             queued += 1

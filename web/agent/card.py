@@ -8,9 +8,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms import HiddenField
 
-from kernel import fieldset, permissions, runtime
+from kernel import fieldset, permissions, runtime, visibility
 from kernel.errors import Conflict, NotFound, TransitionRefused, ValidationFailed
-from kernel.services import attachments, history, links, messages, tickets
+from kernel.services import attachments, links, messages, tickets
 from web import card_parts, i18n
 from web.agent import bp
 from web.agent.common import agents, can_see_customers
@@ -52,8 +52,7 @@ def _event_labels() -> dict[str, str]:
 def card_page(ticket, status: int = 200, edit_form=None, conflict: str | None = None,
               open_edit: bool = False):
     user = viewer()
-    definitions = [f for f in fieldset.for_type(ticket.type, "agent") if f.shown_on_card
-                   and (f.key != "customer" or can_see_customers(user))]
+    definitions = [f for f in visibility.visible_fields(ticket.type, user) if f.shown_on_card]
     edit_form = edit_form or _edit_form(ticket, formdata=None)
     edit_form.expected_version.data = str(ticket.version)
     panels, buttons = _plugin_parts(ticket, user)
@@ -64,15 +63,17 @@ def card_page(ticket, status: int = 200, edit_form=None, conflict: str | None = 
         open_edit=open_edit or conflict is not None or bool(edit_form.errors
                                                             or edit_form.form_errors),
         next_statuses=ticket.type.pipeline.next_statuses(ticket.status), agents=agents(),
-        thread=thread, files=attachments.for_ticket(ticket, user), links=links.links_of(ticket),
-        events=history.for_ticket(ticket), event_labels=_event_labels(),
+        thread=thread, files=attachments.for_ticket(ticket, user),
+        links=visibility.links(ticket, user),
+        events=visibility.history(ticket, user), event_labels=_event_labels(),
         status_names={s.key: s.name for s in ticket.type.pipeline.statuses},
         agent_names={a.id: a.name or a.email for a in agents()},
         field_labels={f.key: f.label for f in fieldset.all_fields()},
         panels=[p for p in panels if p[0].placement != "side"],
         side_panels=[p for p in panels if p[0].placement == "side"], buttons=buttons,
         show_customer=can_see_customers(user), can=lambda perm: permissions.has(user, perm),
-        files_by_message={m.id: m.attachments for m in thread},
+        files_by_message={m.id: [a for a in m.attachments
+                                 if visibility.can_see_attachment(a, user)] for m in thread},
     ), status
 
 
@@ -175,12 +176,12 @@ def upload(ticket_id: int):
     if not files:
         flash(_("Choose a file to upload."), "error")
         return _back(found, "#files")
-    internal = request.form.get("internal") == "1" and permissions.has(viewer(), "tickets.note")
+    internal = request.form.get("internal") == "1"
     if len(files) > attachments.max_files_per_message():
         flash(_("At most %(n)s files can be uploaded at once.",
                 n=attachments.max_files_per_message()), "error")
         return _back(found, "#files")
-    try:
+    try:  # the service checks who may attach (and internal files need "tickets.note")
         for item in files:
             attachments.attach(found, item, actor=viewer(), internal=internal)
     except ValidationFailed as exc:

@@ -9,14 +9,15 @@ from typing import Any
 from flask import request, url_for
 from flask_babel import gettext as _
 
-from kernel import permissions, phones, runtime
+from kernel import phones, runtime, visibility
 from kernel.db import db, utcnow
 from kernel.models import Ticket, User
 
 
 def can_see_customers(user: User | None) -> bool:
-    """A3: existing customers are shown only with "can see customers"."""
-    return user is not None and permissions.has(user, "customers.view")
+    """A3: existing customers are shown only with "can see customers" (the kernel's
+    visibility policy decides)."""
+    return user is not None and visibility.sees_customers(user)
 
 
 def aware(value: datetime) -> datetime:

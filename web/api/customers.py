@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, or_, select
 
-from kernel import permissions
-from kernel.db import db
-from kernel.models import Customer, CustomerEmail
 from kernel.services import customers
 from web.api import schemas as s
 from web.api import serialize
@@ -26,24 +22,12 @@ class Customers(MethodView):
     def get(self, args):
         """List or search customers; ``phone`` finds exact matches after normalization."""
         viewer = current_user()
-        permissions.require(viewer, "customers.view")
         if args.get("phone"):
             found = customers.find_by_phone(args["phone"], viewer)
             return {"items": [serialize.customer(c) for c in found], "page": 1,
                     "per_page": max(len(found), 1), "total": len(found), "pages": 1}
-        query = select(Customer)
-        if args.get("q"):
-            term = f"%{args['q'].strip().lower()}%"
-            query = query.outerjoin(CustomerEmail).where(or_(
-                func.lower(Customer.name).like(term),
-                func.lower(CustomerEmail.email).like(term),
-                func.lower(Customer.contract_number).like(term),
-            )).distinct()
-        total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         page, per_page = args["page"], args["per_page"]
-        items = db.session.scalars(
-            query.order_by(Customer.id).limit(per_page).offset((page - 1) * per_page)
-        ).all()
+        items, total = customers.search(viewer, args.get("q"), page, per_page)
         return {"items": [serialize.customer(c) for c in items], "page": page,
                 "per_page": per_page, "total": total, "pages": max(1, -(-total // per_page))}
 

@@ -17,20 +17,24 @@ class StatusOut(Schema):
 
 
 class TicketOut(Schema):
+    """A ticket as the token's user may see it: attributes that are fields
+    (``subject`` ... ``assignee_id``) are left out when that field is hidden from
+    the viewer (for customers: every field not shown to customers)."""
+
     id = fields.Integer(required=True)
     number = fields.String(required=True)
     type = fields.String(required=True)
     status = fields.Nested(StatusOut, required=True)
-    subject = fields.String(required=True)
-    text = fields.String(required=True)
-    priority = fields.String(required=True)
+    subject = fields.String()
+    text = fields.String()
+    priority = fields.String()
     queue = fields.String(allow_none=True)
-    urgent = fields.Boolean(required=True)
+    urgent = fields.Boolean()
     deadline = fields.DateTime(allow_none=True)
     location = fields.String(allow_none=True)
     customer_id = fields.Integer(allow_none=True)
     assignee_id = fields.Integer(allow_none=True)
-    author_id = fields.Integer(allow_none=True)
+    author_id = fields.Integer(allow_none=True, metadata={"description": "Agents only."})
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
     closed_at = fields.DateTime(allow_none=True)
@@ -89,6 +93,9 @@ class TicketUpdate(Schema):
 class TransitionIn(Schema):
     status = fields.String(required=True, validate=validate.Length(min=1, max=64))
     comment = fields.String(validate=validate.Length(max=2000))
+    comment_visible_to_customer = fields.Boolean(load_default=False, metadata={
+        "description": "Show the comment to the customer (card, API, letters); "
+                       "by default it is the agents' working note."})
     version = fields.Integer()
 
 

@@ -1,42 +1,38 @@
-"""Kernel objects -> plain dicts for the API schemas, with what the viewer may see."""
+"""Kernel objects -> plain dicts for the API schemas, with only what the viewer
+may see (decided by ``kernel.visibility``, never here)."""
 
 from __future__ import annotations
 
 from flask import url_for
 
-from kernel import fieldset
+from kernel import visibility
 from kernel.models import Attachment, Customer, Message, Ticket, User
 
 
 def ticket(t: Ticket, viewer: User) -> dict:
-    values = dict(t.values or {})
-    if viewer.is_customer:
-        visible = {f.key for f in fieldset.for_type(t.type, "customer_view")}
-        values = {k: v for k, v in values.items() if k in visible}
+    """What ``viewer`` may see of ``t`` (``kernel.visibility``): field attributes
+    (``location``, ``deadline``, ``assignee_id``...) and ``values`` of fields the
+    viewer may not see are left out."""
     pipeline = t.type.pipeline
     allowed = [] if viewer.is_customer else [s.key for s in pipeline.next_statuses(t.status)]
-    return {
+    shown = visibility.ticket_attributes(t, viewer)
+    keys = visibility.field_keys(t.type, viewer)
+    out = {
         "id": t.id,
         "number": t.number,
         "type": t.type.key,
         "status": {"key": t.status.key, "name": t.status.name, "group": t.status.group},
-        "subject": t.subject,
-        "text": t.text,
-        "priority": t.priority,
-        "queue": t.queue,
-        "urgent": t.urgent,
-        "deadline": t.deadline,
-        "location": t.location,
-        "customer_id": t.customer_id,
-        "assignee_id": t.assignee_id,
-        "author_id": t.author_id,
         "created_at": t.created_at,
         "updated_at": t.updated_at,
         "closed_at": t.closed_at,
-        "values": values,
+        "values": {k: v for k, v in (t.values or {}).items() if k in keys},
         "version": t.version,
         "allowed_statuses": allowed,
     }
+    for attribute in (*visibility.FIELD_ATTRIBUTES.values(), *visibility.STAFF_ATTRIBUTES):
+        if attribute in shown:
+            out[attribute] = getattr(t, attribute)
+    return out
 
 
 def attachment(a: Attachment) -> dict:
@@ -54,7 +50,7 @@ def attachment(a: Attachment) -> dict:
 
 
 def message(m: Message, viewer: User) -> dict:
-    files = [a for a in m.attachments if not (a.internal and viewer.is_customer)]
+    files = [a for a in m.attachments if visibility.can_see_attachment(a, viewer)]
     return {
         "id": m.id,
         "author_id": m.author_id,

@@ -6,9 +6,9 @@ from flask import request, send_file, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from kernel import visibility
 from kernel.errors import ValidationFailed
 from kernel.services import attachments, links, messages, queries, tickets
-from kernel.services.history import for_ticket
 from web.api import schemas as s
 from web.api import serialize
 from web.api.auth import current_user, require_token
@@ -124,7 +124,8 @@ class Transitions(MethodView):
         ticket = tickets.get(ref, current_user())
         expected = _if_match(ticket.version, data.get("version"))
         tickets.transition(ticket, data["status"], actor=current_user(),
-                           comment=data.get("comment"), expected_version=expected)
+                           comment=data.get("comment"), expected_version=expected,
+                           comment_visible_to_customer=data["comment_visible_to_customer"])
         return _one(ticket)
 
 
@@ -147,12 +148,11 @@ class History(MethodView):
     @blp.response(200, s.EventOut(many=True))
     @require_token
     def get(self, ref):
-        """The ticket's event log, oldest first."""
-        ticket = tickets.get(ref, current_user())
-        events = for_ticket(ticket)
-        if current_user().is_customer:
-            events = [e for e in events if not (e.data or {}).get("internal")]
-        return events
+        """The ticket's event log, oldest first, as the token's user may see it:
+        without internal notes and files, changes of hidden fields, agents'
+        transition comments or links to tickets the user may not view."""
+        viewer = current_user()
+        return visibility.history(tickets.get(ref, viewer), viewer)
 
 
 @blp.route("/<ref>/messages")
@@ -195,9 +195,8 @@ class Attachments(MethodView):
         """Upload a file (multipart field ``file``)."""
         viewer = current_user()
         ticket = tickets.get(ref, viewer)
-        internal = form["internal"] and not viewer.is_customer
         return serialize.attachment(attachments.attach(ticket, files["file"], actor=viewer,
-                                                       internal=internal))
+                                                       internal=form["internal"]))
 
 
 @blp.route("/<ref>/links")
@@ -205,8 +204,9 @@ class Links(MethodView):
     @blp.response(200, s.LinkOut(many=True))
     @require_token
     def get(self, ref):
-        ticket = tickets.get(ref, current_user())
-        return links.links_of(ticket)
+        """Links to tickets the token's user may also view."""
+        viewer = current_user()
+        return visibility.links(tickets.get(ref, viewer), viewer)
 
     @blp.arguments(s.LinkIn)
     @blp.response(201, s.LinkOut)

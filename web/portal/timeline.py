@@ -1,6 +1,10 @@
 """A ticket's history as the customer reads it (P5, K6): one human sentence per
-event, in the reader's language, without what a customer must not see
-(internal notes and their files, hidden fields, links to other tickets)."""
+event, in the reader's language.
+
+What the customer may see is decided by the kernel's visibility policy
+(``kernel.visibility.history``): internal notes and files, hidden fields, agents'
+transition comments, links to tickets they may not view and staff-only plugin
+events never reach this module. It only renders what the policy returns."""
 
 from __future__ import annotations
 
@@ -10,15 +14,10 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from kernel import fieldset, runtime
-from kernel.db import get_by_id
-from kernel.models import Attachment, Ticket, TicketEvent, User
-from kernel.services import history
+from kernel import fieldset, runtime, visibility
+from kernel.models import Ticket, User
 from web import i18n
 from web.forms import display_value
-
-# Kinds a customer never sees: links may name other customers' tickets.
-HIDDEN_KINDS = frozenset({"linked"})
 
 
 @dataclass
@@ -30,9 +29,10 @@ class Entry:
     text: str
     kind: str
     changes: list[tuple[str, str, str]] = field(default_factory=list)  # label, old, new
+    note: str = ""  # a comment support meant for the customer
 
 
-def _who(event: TicketEvent, viewer: User) -> str:
+def _who(event: visibility.EventView, viewer: User) -> str:
     if event.actor_id is not None and event.actor_id == viewer.id:
         return _("You")
     actor = event.actor
@@ -55,14 +55,12 @@ def _shown(definition: fieldset.Field, value: Any, ticket: Ticket, viewer: User)
 
 def for_customer(ticket: Ticket, viewer: User) -> list[Entry]:
     """The history of ``ticket`` as ``viewer`` (a customer) may read it, oldest first."""
-    visible = {f.key: f for f in fieldset.for_type(ticket.type, "customer_view")}
+    visible = {f.key: f for f in visibility.visible_fields(ticket.type, viewer)}
     kinds = runtime.host().registry.event_kinds
     entries: list[Entry] = []
-    for event in history.for_ticket(ticket):
-        data = event.data or {}
+    for event in visibility.history(ticket, viewer):
+        data = event.data
         kind = event.kind
-        if kind in HIDDEN_KINDS:
-            continue
         entry = Entry(event.at, _who(event, viewer), "", kind)
         if kind == "created":
             entry.text = _("Ticket %(number)s created", number=data.get("number") or ticket.number)
@@ -70,7 +68,8 @@ def for_customer(ticket: Ticket, viewer: User) -> list[Entry]:
             entry.text = _("Status changed from %(old)s to %(new)s",
                            old=_status_name(ticket, data.get("from")),
                            new=_status_name(ticket, data.get("to")))
-            # A transition's comment is the agent's working note: not shown here.
+            if data.get("comment"):  # only a comment meant for the customer is here
+                entry.note = str(data["comment"])
         elif kind == "fields_changed":
             for key, pair in sorted((data.get("changes") or {}).items(),
                                     key=lambda kv: _order(visible, kv[0])):
@@ -84,23 +83,21 @@ def for_customer(ticket: Ticket, viewer: User) -> list[Entry]:
                 continue
             entry.text = _("Details changed")
         elif kind == "assigned":
-            if data.get("to") is None:
+            if "to" not in data:
+                entry.text = _("A manager is working on the ticket")
+            elif data.get("to") is None:
                 continue
-            if "assignee" in visible:
+            else:
                 entry.text = _("Manager: %(name)s",
                                name=_shown(visible["assignee"], data.get("to"), ticket, viewer))
-            else:
-                entry.text = _("A manager is working on the ticket")
         elif kind == "message_posted":
-            if data.get("internal"):
-                continue
             entry.text = (_("Message from the customer") if data.get("author_kind") == "customer"
                           else _("Reply from support"))
         elif kind == "attachment_added":
-            attachment = get_by_id(Attachment, data.get("attachment_id"))
-            if attachment is None or attachment.internal:
-                continue
-            entry.text = _("File attached: %(name)s", name=attachment.filename)
+            entry.text = _("File attached: %(name)s", name=data.get("filename") or "")
+        elif kind == "linked":
+            entry.text = _("Linked to ticket %(number)s",
+                           number=data.get("target") or data.get("source") or "")
         else:
             declared = kinds.get(kind)
             if declared is None or declared.decl.audience != "customer":

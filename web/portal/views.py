@@ -22,7 +22,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from kernel import fieldset
+from kernel import fieldset, visibility
 from kernel.db import db
 from kernel.errors import Conflict, NotFound, ValidationFailed
 from kernel.models import Ticket, TicketType, User
@@ -51,7 +51,7 @@ def list_columns() -> list[fieldset.Field]:
 def _sort_keys(columns: list[fieldset.Field]) -> set[str]:
     keys = {"number", "status", "created_at"}
     keys.update(f.key for f in columns if f.key in queries.SORTABLE)
-    return keys
+    return visibility.sortable(viewer(), keys)
 
 
 def _search_term(text: str) -> str:
@@ -192,7 +192,7 @@ def _editable(ticket: Ticket) -> list[str]:
     customers, visible to them, not files; none once the ticket is closed."""
     if ticket.is_closed:
         return []
-    visible = {f.key for f in fieldset.for_type(ticket.type, "customer_view")}
+    visible = visibility.field_keys(ticket.type, viewer())
     return [f.key for f in fieldset.for_type(ticket.type, "customer")
             if f.key in visible and f.type != "file"]
 
@@ -210,7 +210,7 @@ def _edit_form(ticket: Ticket, user: User, keys: list[str]) -> EditTicketForm | 
 def _card(ticket: Ticket, reply: ReplyForm | None = None, edit: EditTicketForm | None = None,
           status: int = 200, edit_open: bool = False):
     user = viewer()
-    visible = fieldset.for_type(ticket.type, "customer_view")
+    visible = visibility.visible_fields(ticket.type, user)
     by_key = {f.key: f for f in visible}
     header_keys = {"subject", "text", "priority", "queue"}
     thread = messages.thread(ticket, user)

@@ -70,11 +70,18 @@ def test_status_changes_and_public_replies_are_told_internal_notes_are_not(
     assert "Checking with the builder" not in mailbox.text(reply) + mailbox.html(reply)
     assert "Agent replied" in mailbox.text(reply)
     target = ticket.type.pipeline.next_statuses(ticket.status)[0]
-    tickets.transition(ticket, target.key, actor=agent, comment="Parts ordered")
+    tickets.transition(ticket, target.key, actor=agent, comment="Parts ordered",
+                       comment_visible_to_customer=True)
     changed = mailbox.wait(3)[-1]
     assert changed["Subject"] == f"Ticket {ticket.number}: {target.name}"
     assert "Comment: Parts ordered" in mailbox.text(changed)
     assert target.name in mailbox.html(changed)
+    # A comment not meant for the customer is the agents' working note: not told.
+    back = ticket.type.pipeline.next_statuses(ticket.status)[0]
+    tickets.transition(ticket, back.key, actor=agent, comment="Builder is slow, push him")
+    quiet = mailbox.wait(4)[-1]
+    assert quiet["Subject"] == f"Ticket {ticket.number}: {back.name}"
+    assert "Builder is slow" not in mailbox.text(quiet) + mailbox.html(quiet)
 
 
 def test_the_customers_own_reply_is_not_sent_back_to_them(app, mailbox, english_buyer, agent):

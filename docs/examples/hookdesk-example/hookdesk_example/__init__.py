@@ -76,7 +76,8 @@ def hookdesk_register_extensions():
 
 @hookimpl
 def hookdesk_register_event_kinds():
-    return [d.EventKindDecl(ratings.EVENT_KIND, N_("Customer rated the service"))]
+    return [d.EventKindDecl(ratings.EVENT_KIND, N_("Customer rated the service"),
+                            audience="customer")]
 
 
 @hookimpl
@@ -252,6 +253,7 @@ def hookdesk_ticket_card_panels(ticket, viewer):
                  "errors": {}, "scores": [5, 4, 3, 2, 1]},
         order=500,
         placement="side",
+        audience="customer",  # the customer rates here; agents read the rating
     )]
 
 
