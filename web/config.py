@@ -24,7 +24,7 @@ OPTIONS: dict[str, tuple[Any, Any]] = {
     "HOOKDESK_QUEUE_URL": (None, str),
     "HOOKDESK_TRIGGERS_MAX_DEPTH": (5, int),
     "HOOKDESK_TRIGGERS_KEEP_RUNS_DAYS": (90, int),
-    # Storms, outgoing calls and quotas (docs/security-storms.md).
+    # Storms, outgoing calls and quotas (docs/security.md).
     "HOOKDESK_TRIGGERS_MAX_ACTIONS": (50, int),
     "HOOKDESK_MAIL_COALESCE_SECONDS": (60, int),
     "HOOKDESK_MAIL_MAX_PER_HOUR": (30, int),

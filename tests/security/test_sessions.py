@@ -187,7 +187,7 @@ def test_a_session_made_before_the_token_existed_still_ends(app, customer_user):
 
 
 def test_password_change_keeps_api_tokens_deactivation_stops_them(app, client, agent, admin):
-    """Documented in docs/security-sessions.md: sessions end with a password
+    """Documented in docs/security.md: sessions end with a password
     change, API tokens do not (programs keep running); a deactivated user's
     tokens stop."""
     _row, secret = tokens.create(agent, "integration")
