@@ -1,6 +1,7 @@
-"""The telephony journey in a real browser (T1): a signed incoming-call webhook
-arrives while an agent works; the pop-up shows the caller with their open ticket
-without a page reload, and the agent opens a ticket from it."""
+"""The telephony and SMS journey in a real browser (T1-T3): a signed incoming-call
+webhook arrives while an agent works; the pop-up shows the caller with their open
+ticket without a page reload, the agent opens a ticket from it and sends the
+caller an SMS from its card."""
 
 from __future__ import annotations
 
@@ -20,7 +21,11 @@ def test_an_incoming_call_pops_up_and_the_agent_opens_a_ticket(page, live_server
     agent_id = live.user("agent@example.com", "agent-pass-1", name="Светлана Агеева",
                          role="agent")
     with live.db():
+        from kernel.services import settings
         from plugins.telephony import config, generic
+
+        settings.set("sms.gateway", "dev")  # the SMS plugin's development gateway
+        settings.set("sms.sender", "Hookdesk")
 
         config.set_extension(agent_id, "101")
         config.save("generic", {"callback_url": "http://127.0.0.1:9/call"})
@@ -65,3 +70,17 @@ def test_an_incoming_call_pops_up_and_the_agent_opens_a_ticket(page, live_server
     panel.evaluate(
         "el => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 300)")
     shot(page, "telephony-ticket", top=False)
+
+    # The caller gets an SMS from the new ticket's card (the icon beside the phone).
+    page.locator(".phone-actions a[href*='sms_to=']").first.click()
+    page.wait_for_url("**/agent/tickets/*?sms_to=*")
+    sms = page.locator('[data-panel="sms"]')
+    sms.locator("[data-sms-text]").fill("Мастер перезвонит вам в течение часа.")
+    sms.locator("[data-sms-submit]").click()
+    page.wait_for_url("**/agent/tickets/*")
+    assert "SMS отправлено" in page.locator("#history").inner_text()
+    with live.db():
+        from plugins.sms.models import SmsMessage
+
+        [message] = db.session.scalars(db.select(SmsMessage)).all()
+        assert (message.phone, message.ticket_id) == ("+79123456789", opened.id)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 from loopback import SmppServer, SmsRuServer
 
-pytest_plugins = ["web.testing"]
-
 
 @pytest.fixture
 def configure(app):
