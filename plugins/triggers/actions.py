@@ -67,15 +67,25 @@ def variables(ticket: Ticket, event: Any, rule_name: str) -> dict[str, Any]:
     return base
 
 
-def render(text: str, ticket: Ticket, event: Any, rule_name: str) -> str:
+def render(text: str, ticket: Ticket, event: Any, rule_name: str, viewer: Any = None) -> str:
     """Fill ``{{ticket.number}}``-style placeholders (see docs/triggers.md);
-    ``{{ticket.<field key>}}`` gives any field. Unknown placeholders stay as written."""
+    ``{{ticket.<field key>}}`` gives any field. Unknown placeholders stay as written.
+
+    ``viewer``: who will read the text, for the kernel's visibility policy — a
+    letter or SMS to the ticket's customer (``visibility.customer_reader``) gets
+    nothing of the fields the customer may not see (they render empty), whatever
+    the rule's text names; ``None`` (staff, the system) gets every field."""
     if "{{" not in text:
         return text
     known = variables(ticket, event, rule_name)
+    hidden = _hidden_fields(ticket, viewer)
 
     def one(match: re.Match) -> str:
         name = match.group(1)
+        scope, _dot, key = name.partition(".")
+        if (scope == "ticket" and key in hidden) or (scope == "assignee"
+                                                     and "assignee" in hidden):
+            return ""
         if name in known:
             value = known[name]
         elif name.startswith("ticket."):
@@ -89,6 +99,16 @@ def render(text: str, ticket: Ticket, event: Any, rule_name: str) -> str:
         return str(value)
 
     return _VARIABLE.sub(one, text)
+
+
+def _hidden_fields(ticket: Ticket, viewer: Any) -> set[str]:
+    """Keys of the ticket's fields ``viewer`` may not read (none for the system)."""
+    if viewer is None:
+        return set()
+    from kernel import fieldset, visibility
+
+    everything = {f.key for f in fieldset.for_type(ticket.type)}
+    return everything - visibility.field_keys(ticket.type, viewer)
 
 
 def _render_values(values: Mapping[str, Any], ticket: Ticket, event: Any, rule: str) -> dict:
@@ -269,15 +289,26 @@ def email(ticket, event, params, context) -> None:
     if not recipients:
         raise Skipped(f"No e-mail address for {params['to']!r}.")
     rule = context["rule_name"]
+    reader = _reader(ticket, params["to"] == "customer")
     for address, locale in recipients:
-        subject = render(_localized(params["subject"], locale), ticket, event, rule)
-        body = render(_localized(params["body"], locale), ticket, event, rule)
+        subject = render(_localized(params["subject"], locale), ticket, event, rule, reader)
+        body = render(_localized(params["body"], locale), ticket, event, rule, reader)
         payload = {"subject": subject, "body": body, "locale": locale,
                    "html": "<p>" + html.escape(body).replace("\n", "<br>\n") + "</p>",
                    "ticket_id": ticket.id, "rule": rule}
         outbox.put(EMAIL_CHANNEL, address, payload,
                    key=_key(context, address, many=len(recipients) > 1),
                    ref=f"ticket:{ticket.id}")
+
+
+def _reader(ticket: Ticket, to_customer: bool) -> Any:
+    """Who reads what an action sends: the ticket's customer (through the kernel's
+    visibility policy) or staff (``None``: everything)."""
+    if not to_customer:
+        return None
+    from kernel import visibility
+
+    return visibility.customer_reader(ticket)
 
 
 def sms_number(ticket: Ticket, params: Mapping[str, Any]) -> str | None:
@@ -299,7 +330,8 @@ def sms(ticket, event, params, context) -> None:
     number = sms_number(ticket, params)
     if not number:
         raise Skipped("The ticket's customer has no phone.")
-    text = render(params["text"], ticket, event, context["rule_name"])
+    text = render(params["text"], ticket, event, context["rule_name"],
+                  _reader(ticket, params["to"] != "phone"))
     outbox.put(SMS_CHANNEL, number, {"subject": "", "body": text, "ticket_id": ticket.id,
                                      "rule": context["rule_name"]},
                key=_key(context), ref=f"ticket:{ticket.id}")

@@ -383,3 +383,19 @@ def test_round_robin_is_fair_under_concurrency(app, agent, make_rule):
     assert errors == [] and len(made) == 20
     assignees = db.session.scalars(db.select(Ticket.assignee_id).where(Ticket.id.in_(made))).all()
     assert Counter(assignees) == {u.id: 5 for u in team}
+
+
+def test_a_letter_to_the_customer_names_only_what_the_customer_may_see(
+        app, agent, customer, make_rule):
+    """The kernel's visibility policy holds in a rule's letter too: placeholders
+    of staff-only fields render empty for the customer, not for staff."""
+    body = "{{ticket.subject}}|{{ticket.location}}|{{ticket.deadline}}|{{assignee.email}}"
+    make_rule("Tell", ["created"], [
+        _act("triggers.email", to="customer", subject="S", body=body),
+        _act("triggers.email", to="address", address="boss@example.ru", subject="S",
+             body=body)])
+    tickets.create({"subject": "Leak?", "customer": customer.id, "location": "Room 7",
+                    "deadline": "2031-01-02T10:00:00"}, actor=agent)
+    to_customer, to_boss = [r.payload["body"] for r in _outbox()]
+    assert to_customer == "Leak?|||"
+    assert to_boss.startswith("Leak?|Room 7|2031-01-02") and to_boss.endswith(agent.email)
