@@ -17,6 +17,7 @@ number in the configured context.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import uuid
 from collections.abc import Callable
@@ -118,8 +119,19 @@ def originate(values: dict[str, Any], extension: str, number: str) -> str:
         finally:
             manager.close()
 
-    asyncio.run(run())
+    run_sync(run())
     return call_id
+
+
+def run_sync(coroutine) -> Any:
+    """``asyncio.run``, also from a thread whose own event loop is running (an async
+    server, or a test harness driving a browser): then in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def listen(values: dict[str, Any], handle: Callable[[CallEvent], None],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import click
@@ -59,7 +58,7 @@ def ami_listen():
     app = current_app._get_current_object()
     click.echo(f"Listening to Asterisk at {values['host']}:{values['port']} (Ctrl+C stops).")
     try:
-        asyncio.run(asterisk.listen(values, lambda event: apply_ami_event(app, event)))
+        asterisk.run_sync(asterisk.listen(values, lambda event: apply_ami_event(app, event)))
     except calls_module.CallFailed as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:

@@ -208,6 +208,7 @@ def _outbox(channel: str) -> list[OutboxMessage]:
                                    .order_by(OutboxMessage.id)))
 
 
+@pytest.mark.app_config(HOOKDESK_MAIL_COALESCE_SECONDS=0)  # one letter per change, to read each
 def test_letters_to_the_customer_carry_no_agents_comment_or_note(world):
     owner = world.people["owner"].email
     letters = [row for row in _outbox("email") if owner in row.recipient]

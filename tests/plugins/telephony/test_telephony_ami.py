@@ -57,14 +57,15 @@ def test_the_listener_records_calls_from_ami_events(app, ami, caller, operator):
         if len(handled) >= expected:
             stop.set()
 
+    values = config.values("asterisk")
+
     async def run():
-        listener = asyncio.create_task(asterisk.listen(config.values("asterisk"), handle,
-                                                       stop))
+        listener = asyncio.create_task(asterisk.listen(values, handle, stop))
         await asyncio.to_thread(ami.wait_for_session)
         await asyncio.to_thread(ami.push, *INCOMING, *BUSY_OUT, *COLLEAGUES)
         await asyncio.wait_for(listener, 10)
 
-    asyncio.run(run())
+    asterisk.run_sync(run())  # (the browser tests may have left a loop running here)
     login = ami.actions[0]
     assert (login["action"], login["username"], login["events"]) == ("Login", "hookdesk", "on")
     db.session.rollback()  # a fresh snapshot: the listener committed in its own session
