@@ -87,6 +87,46 @@ class ChoiceListDecl:
 
 
 @dataclass(frozen=True)
+class PipelineExtension:
+    """Statuses and transitions a plugin adds to a pipeline another plugin (or the
+    kernel) declares (``hookdesk_register_extensions``).
+
+    ``statuses`` are keyed ``<plugin>_<name>`` and go after the pipeline's own;
+    ``transitions`` are (from, to) pairs between any statuses of the pipeline,
+    its own or added. Each status and transition is written once: one an admin
+    removed is not restored."""
+
+    pipeline: str
+    statuses: Sequence[StatusDecl] = ()
+    transitions: Sequence[tuple[str, str]] = ()
+
+
+@dataclass(frozen=True)
+class TicketTypeExtension:
+    """Fields a plugin adds to the form of a ticket type another plugin declares.
+
+    Each ``FieldDecl`` is keyed ``<plugin>_<name>`` and is synced like a declared
+    field (the deployment's overrides kept), shown on the extended types only
+    (its own ``ticket_types`` are ignored)."""
+
+    ticket_type: str
+    fields: Sequence[FieldDecl] = ()
+
+
+@dataclass(frozen=True)
+class ChoiceListExtension:
+    """Items a plugin adds to a dictionary another plugin declares. Values are
+    ``<plugin>_<name>``; each item is added once, after the list's own, so one an
+    admin deleted or renamed stays as the admin left it."""
+
+    choice_list: str
+    items: Sequence[ChoiceDecl] = ()
+
+
+Extension = PipelineExtension | TicketTypeExtension | ChoiceListExtension
+
+
+@dataclass(frozen=True)
 class PermissionDecl:
     key: str
     label: str

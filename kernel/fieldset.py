@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
 from itertools import chain
+from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
@@ -205,6 +207,28 @@ def all_fields(include_inactive: bool = False) -> list[Field]:
         rows = db.session.scalars(select(FieldDefinition)).all()
         return sorted((Field.from_row(r) for r in rows), key=lambda f: (f.order, f.key))
     return list(_memo().view.active)
+
+
+def get(key: str) -> Field | None:
+    """The active field ``key``, or None."""
+    return next((f for f in all_fields() if f.key == key), None)
+
+
+def python_value(field_type: str, stored: Any) -> Any:
+    """A value as the ticket's JSON column keeps it -> as Python: a ``date`` field's
+    ISO text -> ``date``, a ``datetime`` field's -> an aware UTC ``datetime``; the
+    other types are kept in JSON as they are in Python (see docs/internals.md)."""
+    if not isinstance(stored, str) or not stored:
+        return stored
+    try:
+        if field_type == "date":
+            return date.fromisoformat(stored)
+        if field_type == "datetime":
+            moment = datetime.fromisoformat(stored)
+            return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except ValueError:
+        return stored
+    return stored
 
 
 def for_type(ticket_type: TicketType, audience: str = "agent") -> list[Field]:

@@ -91,6 +91,23 @@ def hookdesk_register_choice_lists() -> list[d.ChoiceListDecl]:
 
 
 @hookspec
+def hookdesk_register_extensions() -> list[d.Extension]:
+    """Additions to what another plugin (or the kernel) declared: statuses and
+    transitions of its pipeline, fields of its ticket type, items of its dictionary.
+
+    Called: at start-up and at sync. Receives: nothing.
+    Returns: a list of ``PipelineExtension``, ``TicketTypeExtension`` and
+    ``ChoiceListExtension``; what they add is keyed ``<plugin>_<name>``.
+    Combine: all collected and applied in the order of (target, plugin name),
+    so the result never depends on load order; a key added twice (or already declared) is a
+    start-up error naming both plugins. An extension of a pipeline, type or list
+    no enabled plugin declares is skipped with a warning (logged, and shown by
+    ``hookdesk db upgrade``). ``hookdesk db upgrade`` writes each added status,
+    transition and item once, so what an admin removed or renamed stays so.
+    """
+
+
+@hookspec
 def hookdesk_register_permissions() -> list[d.PermissionDecl]:
     """Permissions this plugin checks, e.g. ``customers.view`` (K10).
 
@@ -226,6 +243,22 @@ def hookdesk_init_app(app: Flask) -> None:
 
     Called: once, after the kernel's extensions and all blueprints are set up.
     Receives: the Flask ``app``. Returns: nothing. Combine: every plugin is called.
+    """
+
+
+@hookspec
+def hookdesk_startup(app: Flask) -> None:
+    """Run what declarations cannot say, once the database is migrated and synced.
+
+    Called: once per process for each application, in an app context: before
+    it handles its first request (``hookdesk run`` and every gunicorn worker),
+    when ``hookdesk worker`` starts, at the end of ``hookdesk db upgrade`` (after
+    the declarations are synced) and by the test fixture ``app``. Never on
+    import and never by ``create_app``. Several processes may run it at the
+    same time: keep it idempotent (read before you write). Receives: the Flask
+    ``app``. Returns: nothing. Combine: every plugin is called, in the order of
+    plugin names; an exception is raised to the caller, and the next request
+    tries again.
     """
 
 

@@ -46,14 +46,40 @@ def discover() -> dict[str, PluginInfo]:
                 f"Plugin name {ep.name!r} is declared by two distributions: "
                 f"{found[ep.name].distribution} and {dist_name}."
             )
+        builtin = _normalize(dist_name) == BUILTIN_DISTRIBUTION
+        summary = "" if builtin or dist is None else (dist.metadata["Summary"] or "")
         found[ep.name] = PluginInfo(
             name=ep.name,
             version=version,
             distribution=dist_name,
             value=ep.value,
-            builtin=_normalize(dist_name) == BUILTIN_DISTRIBUTION,
+            builtin=builtin,
+            description=_module_doc(ep.module) or summary.strip(),
         )
     return found
+
+
+def _module_doc(module: str) -> str:
+    """The first paragraph of a module's docstring, read from its source without
+    running it: a disabled plugin's code never runs (``find_spec`` imports only
+    its parent packages)."""
+    import ast
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(module)
+        origin = spec.origin if spec is not None else None
+        if not origin or not origin.endswith(".py"):
+            return ""
+        with open(origin, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read(), origin)
+    except (ImportError, OSError, SyntaxError, ValueError):
+        return ""
+    return _first_paragraph(ast.get_docstring(tree) or "")
+
+
+def _first_paragraph(doc: str) -> str:
+    return " ".join(doc.strip().split("\n\n")[0].split())
 
 
 def _normalize(name: str) -> str:
@@ -104,7 +130,8 @@ class PluginHost:
             else:
                 info = available[name]
                 obj = self._load(name)
-            self.infos[name] = PluginInfo(**{**info.__dict__, "description": _describe(obj)})
+            described = _describe(obj) or info.description
+            self.infos[name] = PluginInfo(**{**info.__dict__, "description": described})
             try:
                 self.pm.register(obj, name=name)
             except pluggy.PluginValidationError as exc:
@@ -162,5 +189,5 @@ class PluginHost:
 
 
 def _describe(obj: Any) -> str:
-    doc = inspect.getdoc(obj) or ""
-    return doc.strip().splitlines()[0] if doc else ""
+    """A plugin's description: the first paragraph of its object's docstring."""
+    return _first_paragraph(inspect.getdoc(obj) or "")

@@ -40,6 +40,10 @@ class Registry:
     jobs: dict[str, Entry] = field(default_factory=dict)
     ticket_filters: dict[str, Entry] = field(default_factory=dict)
     migrations: dict[str, str] = field(default_factory=dict)
+    # hookdesk_register_extensions: those whose target is declared, sorted by
+    # (target, plugin); ``skipped`` says why each of the others was left out.
+    extensions: list[Entry] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
     @classmethod
     def collect(cls, host: PluginHost) -> Registry:
@@ -85,6 +89,9 @@ class Registry:
         for plugin, path in host.collect("hookdesk_register_migrations"):
             reg.migrations[plugin] = str(path)
         reg._check()
+        from kernel.extensions import collect_extensions
+
+        collect_extensions(reg, host)
         return reg
 
     def _check(self) -> None:
@@ -120,6 +127,13 @@ class Registry:
                 raise PluginError(
                     f"Plugin {entry.plugin!r}: field {key!r} has unknown type {entry.decl.type!r}."
                 )
+
+    def effective_pipeline(self, key: str) -> d.PipelineDecl:
+        """Pipeline ``key`` as declared plus what extensions add (statuses after
+        the pipeline's own, transitions spelt out)."""
+        from kernel.extensions import effective_pipeline
+
+        return effective_pipeline(self, key)
 
     def setting_default(self, key: str) -> Any:
         entry = self.settings.get(key)

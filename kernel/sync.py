@@ -4,12 +4,13 @@ Run by ``hookdesk db upgrade`` after the migrations (and by the test fixtures).
 Missing rows are inserted; rows an admin has edited are kept: for declared
 fields only the plugin's defaults are refreshed, the deployment's ``overrides``
 stay. New statuses of an existing pipeline are added with the transitions
-that involve them; transitions an admin removed are not restored.
+that involve them; transitions an admin removed are not restored. What plugins
+add to each other's declarations (``kernel.extensions``) is written once.
 """
 
 from __future__ import annotations
 
-from kernel import numbering, runtime
+from kernel import extensions, numbering, runtime
 from kernel.db import db
 from kernel.models import (
     ChoiceItem,
@@ -88,6 +89,11 @@ def sync(host: PluginHost) -> dict[str, int]:
                                 permissions=list(entry.decl.permissions), is_system=True))
             created["roles"] += 1
         db.session.flush()
+        # What plugins add to others' declarations (kernel.extensions), written once.
+        added = extensions.apply(reg)
+        created["statuses"] += added["statuses"]
+        created["transitions"] = added["transitions"]
+        created["choice items"] = added["items"]
         if db.session.get(Setting, "kernel.default_ticket_type") is None:
             default = _default_type(host)
             if default:

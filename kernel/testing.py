@@ -2,8 +2,9 @@
 ``pytest11: hookdesk``), in the style of Flask's tutorial.
 
 * ``app`` — a Hookdesk app on a migrated database with the plugins' declarations
-  synced. Choose plugins per test with ``@pytest.mark.plugins("helpdesk", "mine")``;
-  without the mark every built-in plugin is enabled.
+  synced (extensions too) and ``hookdesk_startup`` run. Choose plugins per test
+  with ``@pytest.mark.plugins("helpdesk", "mine")``; without the mark every
+  built-in plugin is enabled.
 * ``client`` / ``runner`` — Flask's test client and CLI runner for ``app``.
 * ``agent``, ``admin``, ``customer_user`` — users; ``make_ticket`` — a factory.
 
@@ -136,9 +137,17 @@ def build_app(tmp_path, plugins: tuple[str, ...] | None, extra_config: dict | No
             shutil.copyfile(target, template)
             _templates[repr(key)] = template
         if synced:
-            return app
+            return _started(app)
     with app.app_context():
         sync(app.extensions["hookdesk"])
+    return _started(app)
+
+
+def _started(app):
+    """As a served app after ``hookdesk db upgrade``: ``hookdesk_startup`` has run."""
+    from web import startup
+
+    startup.run(app)
     return app
 
 

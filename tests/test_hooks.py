@@ -177,6 +177,44 @@ def test_hookdesk_register_choice_lists(tmp_path):
         ) == [("s", "Tiny"), ("m", "Medium")]
 
 
+class OrdersProbe:
+    """What the orders plugin will do: a "Successful order" status in the
+    helpdesk plugin's pipeline, a field on its "request" type, a queue in the
+    kernel's dictionary — and an extension of a pipeline nobody enabled."""
+
+    @hookimpl
+    def hookdesk_register_extensions(self):
+        return [
+            d.PipelineExtension("support", [d.StatusDecl("orders_success", "Successful order",
+                                                         "closed_success", "#0d9488")],
+                                [("new", "orders_success"), ("in_progress", "orders_success")]),
+            d.TicketTypeExtension("request", [d.FieldDecl("orders_number", "text", "Order No.",
+                                                          order=40)]),
+            d.ChoiceListExtension("queues", [d.ChoiceDecl("orders_shop", "Shop")]),
+            d.PipelineExtension("claim", [d.StatusDecl("orders_claimed", "Ordered")]),
+        ]
+
+
+def test_hookdesk_register_extensions(tmp_path):
+    from kernel.services import workflow
+
+    with probe_app(tmp_path, {"orders": OrdersProbe()}) as app:
+        registry = host(app).registry
+        assert [e.plugin for e in registry.extensions] == ["orders"] * 3
+        assert registry.skipped == ["Plugin 'orders': skipped its extension of pipeline "
+                                    "'claim', which no enabled plugin declares."]
+        pipe = workflow.pipeline("support")
+        status = pipe.status("orders_success")
+        assert (status.name, status.group, status.order) == ("Successful order",
+                                                             "closed_success", 5)
+        ticket = tickets.create({"subject": "Bought a router", "orders_number": "A-17"})
+        assert ticket.type.key == "request" and ticket.values["orders_number"] == "A-17"
+        tickets.transition(ticket, "orders_success")
+        assert ticket.is_closed and ticket.status.group == "closed_success"
+        queues = fieldset.base_choices(next(f for f in fieldset.all_fields() if f.key == "queue"))
+        assert queues[-1] == ("orders_shop", "Shop")
+
+
 class PermissionProbe:
     @hookimpl
     def hookdesk_register_permissions(self):
@@ -329,6 +367,52 @@ def test_hookdesk_init_app(tmp_path):
         # Called once the kernel's and every plugin's blueprints are registered.
         assert "probe" in app.config["PROBE_SAW_BLUEPRINTS"]
         assert "core" in app.config["PROBE_SAW_BLUEPRINTS"]
+
+
+class StartupProbe:
+    def __init__(self, fail=False):
+        self.calls, self.fail = [], fail
+
+    @hookimpl
+    def hookdesk_startup(self, app):
+        self.calls.append(app.name)
+        if self.fail:
+            self.fail = False
+            raise RuntimeError("not yet")
+        # After sync: the declarations are in the database.
+        app.config["PROBE_TYPES"] = sorted(db.session.scalars(sa.select(TicketType.key)))
+
+
+def test_hookdesk_startup(tmp_path):
+    from web import create_app, startup
+
+    probe = StartupProbe()
+    with probe_app(tmp_path, {"probe": probe}) as app:
+        assert probe.calls == ["web"] and app.config["PROBE_TYPES"] == ["request"]
+        app.test_client().get("/auth/login")
+        assert probe.calls == ["web"]  # once per app and process
+        assert startup.run(app) is False
+        app.extensions.pop("hookdesk_startup")  # as a fresh process would be
+        result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        assert probe.calls == ["web", "web"]  # at the end of ``hookdesk db upgrade``
+
+    late = StartupProbe(fail=True)
+    config = {"INSTANCE_PATH": str(tmp_path / "instance"), "HOOKDESK_SECRET_KEY": "x",
+              "TESTING": True, "HOOKDESK_PLUGINS": "helpdesk,probe",
+              "HOOKDESK_DATABASE_URL": app.config["HOOKDESK_DATABASE_URL"]}
+    served = create_app(config, plugin_objects={"probe": late})
+    assert late.calls == []  # never by create_app
+    client = served.test_client()
+    with pytest.raises(RuntimeError):
+        client.get("/auth/login")  # the first request runs it; it failed...
+    assert client.get("/auth/login").status_code == 200  # ...so the next one tried again
+    assert late.calls == ["web", "web"] and startup.has_run(served)
+    client.get("/auth/login")
+    assert late.calls == ["web", "web"]
+    with served.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @click.command("probe-hello")

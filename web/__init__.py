@@ -70,6 +70,9 @@ def create_app(config: dict[str, Any] | None = None, plugin_objects: dict | None
             app.register_blueprint(blueprint)
     cli.register(app, host)
     host.call_all("hookdesk_init_app", app=app)
+    from web import startup
+
+    startup.init_app(app)  # hookdesk_startup before the first request, not here
     from web.testclient import HookdeskClient
 
     app.test_client_class = HookdeskClient

@@ -40,14 +40,33 @@ db_group = click.Group("db", help="Database migrations (one Alembic branch per p
 @click.option("--no-sync", is_flag=True, help="Do not write the plugins' declarations.")
 @with_appcontext
 def db_upgrade(revision, no_sync):
-    """Upgrade every branch, then sync types, pipelines, fields and roles."""
-    flask_migrate.upgrade(revision=revision)
-    if not no_sync:
-        from kernel.sync import sync
+    """Upgrade every branch, then sync types, pipelines, fields and roles.
 
-        created = sync(current_app.extensions["hookdesk"])
-        made = ", ".join(f"{v} {k}" for k, v in created.items() if v)
-        click.echo(f"Database is up to date{'; created ' + made if made else ''}.")
+    Prints each branch that moved ("example: base -> example_0001"), what the
+    sync created, and a warning for each extension it skipped."""
+    from web import migrations, startup
+
+    before = migrations.branch_state()
+    flask_migrate.upgrade(revision=revision)
+    moved = migrations.describe_changes(before, migrations.branch_state())
+    for line in moved:
+        click.echo(f"Migrated {line}")
+    if no_sync:
+        if not moved:
+            click.echo("Database is up to date.")
+        return
+    from kernel.sync import sync
+
+    host = current_app.extensions["hookdesk"]
+    created = sync(host)
+    made = ", ".join(f"{v} {k}" for k, v in created.items() if v)
+    if moved or made:
+        click.echo(f"Declarations synced{'; created ' + made if made else ''}.")
+    else:
+        click.echo("Database is up to date.")
+    for message in host.registry.skipped:
+        click.echo(f"Warning: {message}", err=True)
+    startup.run(current_app._get_current_object())
 
 
 @db_group.command("downgrade")
@@ -81,9 +100,17 @@ def db_history():
 @click.option("--plugin", required=True, help="Whose branch: 'kernel' or a plugin name.")
 @click.option("-m", "--message", required=True)
 @click.option("--autogenerate/--empty", default=True, show_default=True)
+@click.option("--rev-id", default=None, help="The revision id (default: <plugin>_<NNNN>).")
 @with_appcontext
-def db_revision(plugin, message, autogenerate):
-    """Write a new revision on one branch, comparing only that branch's tables."""
+def db_revision(plugin, message, autogenerate, rev_id):
+    """Write a new revision on one branch, comparing only that branch's tables.
+
+    The file gets a readable id (``example_0002``), the branch's ``down_revision``
+    and, for a plugin's first revision, ``branch_labels`` and ``depends_on`` the
+    kernel's current head. When autogenerate finds no change in the plugin's
+    models it says so, writes nothing and exits with status 0."""
+    from web import migrations
+
     host = current_app.extensions["hookdesk"]
     path = host.registry.migrations.get(plugin)
     if path is None:
@@ -92,13 +119,11 @@ def db_revision(plugin, message, autogenerate):
             param_hint="--plugin",
         )
     os.makedirs(path, exist_ok=True)
-    from alembic.script import ScriptDirectory
-
-    config = current_app.extensions["migrate"].migrate.get_config(None)
-    script = ScriptDirectory.from_config(config)
+    script = migrations.script_directory()
     labels = {label for rev in script.walk_revisions() for label in rev.branch_labels}
     new_branch = plugin not in labels
-    kwargs = {"message": message, "version_path": path}
+    kwargs = {"message": message, "version_path": path,
+              "rev_id": rev_id or migrations.next_revision_id(plugin)}
     if new_branch:
         kwargs.update(head="base", branch_label=plugin)
     else:
@@ -112,17 +137,22 @@ def db_revision(plugin, message, autogenerate):
             flask_migrate.revision(**kwargs)
     finally:
         current_app.extensions.pop("hookdesk_migration_scope", None)
+    written = sorted(n for n in set(os.listdir(path)) - before if n.endswith(".py"))
+    if not written:
+        click.echo(f"No changes in {plugin}'s models; no revision written.")
+        return
     if new_branch and plugin != "kernel":
         # A plugin's tables refer to kernel rows: its first revision waits for the
         # kernel's current head.
         kernel_head = script.get_revision("kernel@head").revision
-        for name in sorted(set(os.listdir(path)) - before):
-            if name.endswith(".py"):
-                file_path = os.path.join(path, name)
-                with open(file_path, encoding="utf-8") as fh:
-                    text = fh.read()
-                with open(file_path, "w", encoding="utf-8") as fh:
-                    fh.write(text.replace("depends_on = None", f"depends_on = {kernel_head!r}", 1))
+        for name in written:
+            file_path = os.path.join(path, name)
+            with open(file_path, encoding="utf-8") as fh:
+                text = fh.read()
+            with open(file_path, "w", encoding="utf-8") as fh:
+                fh.write(text.replace("depends_on = None", f"depends_on = {kernel_head!r}", 1))
+    for name in written:
+        click.echo(f"Wrote {os.path.join(path, name)}")
 
 
 # -- plugins, demo, users -----------------------------------------------------
@@ -137,13 +167,18 @@ def plugins_command():
     host = current_app.extensions["hookdesk"]
     found = discover()
     width = max([len(n) for n in found] + [6])
-    click.echo(f"{'plugin':<{width}}  {'version':<9} {'enabled':<8} {'source':<10} description")
+    sources = {name: "built-in" if info.builtin else info.distribution
+               for name, info in found.items()}
+    swidth = max([len(s) for s in sources.values()] + [10])
+    click.echo(f"{'plugin':<{width}}  {'version':<9} {'enabled':<8} {'source':<{swidth}} "
+               f"description")
     for name in sorted(found):
+        # An enabled plugin describes itself (its object's docstring); a disabled
+        # one is not imported: its module's docstring is read from the source.
         info = host.infos.get(name, found[name])
-        source = "built-in" if info.builtin else info.distribution
         enabled = "yes" if host.is_enabled(name) else "no"
-        click.echo(f"{name:<{width}}  {info.version:<9} {enabled:<8} {source:<10} "
-                   f"{info.description}")
+        click.echo(f"{name:<{width}}  {info.version:<9} {enabled:<8} "
+                   f"{sources[name]:<{swidth}} {info.description}")
 
 
 @click.command("demo")
@@ -238,7 +273,9 @@ def token_revoke(token_id):
 def worker_command(workers, no_periodic):
     """Run the job queue's consumer (deliveries, periodic jobs) until interrupted."""
     from kernel import jobs
+    from web import startup
 
+    startup.run(current_app._get_current_object())
     queue = jobs.queue()
     tasks = sorted(current_app.extensions["hookdesk_jobs"]["tasks"])
     click.echo(f"Worker: {workers} thread(s), {len(tasks)} job kind(s): {', '.join(tasks)}")

@@ -180,9 +180,15 @@ def localtime(value: datetime | None, format: str = "short") -> str:  # noqa: A0
 
 
 def reltime(value: datetime | None, now: datetime | None = None) -> str:
-    """``5 минут назад`` / ``in 2 days``: a moment relative to now."""
-    if value is None:
+    """``5 минут назад`` / ``in 2 days``: a moment relative to now (a ``datetime``,
+    or the ISO text a datetime field's value is stored as)."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     delta: timedelta = _aware(value) - (now or datetime.now(UTC))
     return dates.format_timedelta(delta, add_direction=True, threshold=1.0,
                                   locale=Locale.parse(current_locale()))

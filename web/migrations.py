@@ -33,3 +33,55 @@ def configure(migrate: Migrate, host) -> None:
         config.set_main_option("path_separator", "space")
         config.set_main_option("version_path_separator", "space")
         return config
+
+
+def script_directory():
+    """The Alembic scripts of the kernel and every enabled plugin."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config(None))
+
+
+def branch_state() -> dict[str, str | None]:
+    """``{branch label: its newest applied revision, or None (base)}`` for every
+    branch of the enabled plugins. ``alembic_version`` keeps only the newest
+    revisions; what they stand for is found through ``down_revision`` and
+    ``depends_on``."""
+    from alembic.migration import MigrationContext
+
+    from kernel.db import db
+
+    script = script_directory()
+    with db.engine.connect() as conn:
+        heads = MigrationContext.configure(conn).get_current_heads()
+    applied: set[str] = set()
+    todo = list(heads)
+    while todo:
+        rev = script.get_revision(todo.pop())
+        if rev is None or rev.revision in applied:
+            continue
+        applied.add(rev.revision)
+        todo.extend(rev._all_down_revisions)
+    state: dict[str, str | None] = {}
+    for rev in script.walk_revisions():  # descendants before their ancestors
+        for label in sorted(rev.branch_labels):
+            if state.get(label) is None:
+                state[label] = rev.revision if rev.revision in applied else None
+    return state
+
+
+def describe_changes(before: dict[str, str | None], after: dict[str, str | None]) -> list[str]:
+    """``["example: base -> example_0001", ...]`` for every branch that moved."""
+    return [f"{label}: {before.get(label) or 'base'} -> {after.get(label) or 'base'}"
+            for label in sorted(set(before) | set(after))
+            if before.get(label) != after.get(label)]
+
+
+def next_revision_id(plugin: str) -> str:
+    """``<plugin>_<NNNN>``: the readable id of the branch's next revision."""
+    numbers = [0]
+    for rev in script_directory().walk_revisions():
+        prefix, _, tail = rev.revision.rpartition("_")
+        if plugin in rev.branch_labels and prefix == plugin and tail.isdigit():
+            numbers.append(int(tail))
+    return f"{plugin}_{max(numbers) + 1:04d}"

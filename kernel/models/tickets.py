@@ -82,6 +82,18 @@ class Ticket(db.Model):
             return getattr(self, COLUMN_FIELDS[key])
         return (self.values or {}).get(key, default)
 
+    def typed_value(self, key: str, default: Any = None) -> Any:
+        """The value of a field as Python: where ``value()`` gives what the JSON
+        column keeps (ISO text for ``date`` and ``datetime`` fields), this gives a
+        ``date`` or an aware UTC ``datetime``. Column fields are typed already."""
+        raw = self.value(key, default)
+        if key in COLUMN_FIELDS:
+            return raw
+        from kernel import fieldset
+
+        field = fieldset.get(key)
+        return fieldset.python_value(field.type, raw) if field is not None else raw
+
     def __repr__(self) -> str:
         return f"<Ticket {self.number}>"
 

@@ -98,3 +98,75 @@ def test_upgrade_downgrade_upgrade_on_a_fresh_database(tmp_path):
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+# -- the ``hookdesk db`` commands tell what they did ----------------------------------------
+
+
+@pytest.mark.plugins("helpdesk", "example")
+def test_revision_of_an_unchanged_model_says_so_and_writes_nothing(app, runner):
+    folder = app.extensions["hookdesk"].registry.migrations["example"]
+    before = set(os.listdir(folder))
+    result = runner.invoke(args=["db", "revision", "--plugin", "example", "-m", "nothing"])
+    written = set(os.listdir(folder)) - before
+    for name in written:  # never leave a file behind in the example's package
+        os.remove(os.path.join(folder, name))
+    assert result.exit_code == 0, result.output
+    assert "No changes in example's models; no revision written." in result.output
+    assert written == set()
+
+
+@pytest.mark.plugins("helpdesk", "example")
+def test_upgrade_after_a_plugin_downgrade_reports_each_branch(app, runner):
+    down = runner.invoke(args=["db", "downgrade", "example@base"])
+    assert down.exit_code == 0, down.output
+    db.session.rollback()
+    assert "example_ratings" not in sa.inspect(db.engine).get_table_names()
+    up = runner.invoke(args=["db", "upgrade"])
+    assert up.exit_code == 0, up.output
+    assert "Migrated example: base -> example_0001" in up.output
+    assert "Database is up to date" not in up.output
+    assert "kernel:" not in up.output  # only the branch that moved
+    assert "example_ratings" in sa.inspect(db.engine).get_table_names()
+    again = runner.invoke(args=["db", "upgrade"])
+    assert again.output.strip() == "Database is up to date."
+
+
+def test_a_new_branch_gets_its_labels_id_and_kernel_dependency_written(tmp_path):
+    from kernel import hookimpl
+    from kernel.testing import build_app
+
+    versions = tmp_path / "probegen_versions"
+
+    class Probe:
+        @hookimpl
+        def hookdesk_register_migrations(self):
+            return str(versions)
+
+    app = build_app(tmp_path, ("helpdesk", "probegen"), plugin_objects={"probegen": Probe()})
+    with app.app_context():
+        try:
+            runner = app.test_cli_runner()
+            first = runner.invoke(args=["db", "revision", "--plugin", "probegen", "-m", "things",
+                                        "--empty"])
+            assert first.exit_code == 0, first.output
+            (name,) = os.listdir(versions)
+            assert name.endswith("_probegen_0001_things.py") and "Wrote " in first.output
+            text = (versions / name).read_text()
+            kernel_head = ScriptDirectory.from_config(
+                current_app.extensions["migrate"].migrate.get_config(None)
+            ).get_revision("kernel@head").revision
+            assert "revision = 'probegen_0001'" in text
+            assert "down_revision = None" in text
+            assert "branch_labels = ('probegen',)" in text
+            assert f"depends_on = {kernel_head!r}" in text
+            second = runner.invoke(args=["db", "revision", "--plugin", "probegen", "-m", "more",
+                                         "--empty"])
+            assert second.exit_code == 0, second.output
+            (later,) = set(os.listdir(versions)) - {name}
+            text = (versions / later).read_text()
+            assert "revision = 'probegen_0002'" in text
+            assert "down_revision = 'probegen_0001'" in text and "depends_on = None" in text
+        finally:
+            db.session.remove()
+            db.engine.dispose()

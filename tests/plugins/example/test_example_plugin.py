@@ -290,6 +290,57 @@ def test_field_is_declared_synced_and_editable_by_the_customer(app, customer_use
     assert ticket.values["example_no_survey"] is True
 
 
+def test_the_field_is_on_the_request_form_only(app, make_ticket):
+    """Added by an extension to the helpdesk's "request" type (not every type)."""
+    from kernel.services import workflow
+
+    field = next(f for f in fieldset.all_fields() if f.key == "example_no_survey")
+    assert field.ticket_types == ("request",)
+    workflow.create_pipeline("other_flow", "Other", [{"key": "open", "name": "Open"}])
+    other = workflow.create_type("other", "Other", "other_flow")
+    assert "example_no_survey" not in [f.key for f in fieldset.for_type(other)]
+
+
+def test_its_status_is_added_to_the_helpdesk_pipeline(app):
+    from kernel.services import workflow
+
+    pipe = workflow.pipeline("support")
+    status = pipe.status("example_awaiting_rating")
+    assert (status.name, status.group, status.order) == ("Awaiting rating", "closed_success", 5)
+    assert pipe.allows(pipe.status("resolved"), status)
+    assert pipe.allows(status, pipe.status("resolved"))
+    assert host(app).registry.skipped == []
+
+
+def test_asking_moves_a_resolved_ticket_to_awaiting_rating_and_rating_moves_it_back(
+        app, ticket, agent, customer_user, ratings):
+    action = host(app).registry.trigger_actions["example.ask_for_rating"].decl
+    tickets.transition(ticket, "resolved", actor=agent)
+    action.run(ticket, history.for_ticket(ticket)[-1], {}, None)
+    assert ticket.status.key == "example_awaiting_rating" and ticket.is_closed
+    action.run(ticket, history.for_ticket(ticket)[-1], {}, None)  # asked already: no 2nd message
+    assert len(messages.thread(ticket, viewer=customer_user)) == 1
+    ratings.rate(ticket, 5, actor=customer_user)
+    assert ticket.status.key == "resolved"
+    event = history.for_ticket(ticket)[-1]
+    assert (event.kind, event.via, event.actor_id) == ("status_changed", "example", None)
+
+
+@pytest.mark.plugins("example")
+def test_without_the_helpdesk_plugin_its_extensions_are_skipped(app, runner):
+    assert host(app).registry.skipped == [
+        "Plugin 'example': skipped its extension of pipeline 'support', which no enabled "
+        "plugin declares.",
+        "Plugin 'example': skipped its extension of ticket type 'request', which no enabled "
+        "plugin declares.",
+    ]
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0 and "Database is up to date." in result.output
+    assert "Warning: Plugin 'example': skipped its extension of pipeline 'support'" in \
+        result.stderr
+    assert "example_no_survey" not in [f.key for f in fieldset.all_fields()]
+
+
 def test_ticket_card_panel_renders_the_form_for_the_customer_only(app, ticket, agent,
                                                                   customer_user,
                                                                   other_customer, ratings):
@@ -355,6 +406,7 @@ def test_signal_receiver_asks_for_a_rating_when_the_ticket_closes(app, ticket, a
     tickets.transition(ticket, "resolved", actor=agent)
     (asked,) = messages.thread(ticket, viewer=customer_user)
     assert f"/example/tickets/{ticket.id}/rate" in asked.body
+    assert ticket.status.key == "example_awaiting_rating"
 
 
 def test_pages_speak_english_too(app, client, ticket, customer_user):

@@ -54,11 +54,23 @@ def hookdesk_register_settings():
 
 
 @hookimpl
-def hookdesk_register_fields():
+def hookdesk_register_extensions():
+    # Added to what the helpdesk plugin declares, whatever order plugins load in;
+    # `hookdesk db upgrade` writes them once (an admin's later edits stay) and
+    # skips them with a warning when the helpdesk plugin is not enabled.
     return [
-        d.FieldDecl("example_no_survey", "flag", N_("Do not ask me to rate this ticket"),
-                    help_text=N_("We will not send a satisfaction survey for this ticket."),
-                    order=190, shown_to_customer=True, editable_by_customer=True),
+        # A resolved request waits here for the customer's rating (ratings.rate
+        # moves it on to "resolved").
+        d.PipelineExtension("support", [
+            d.StatusDecl(ratings.AWAITING, N_("Awaiting rating"), "closed_success", "#0d9488"),
+        ], transitions=[("resolved", ratings.AWAITING), (ratings.AWAITING, "resolved"),
+                        (ratings.AWAITING, "in_progress")]),
+        # A field on the form of the helpdesk's "request" type only.
+        d.TicketTypeExtension("request", [
+            d.FieldDecl("example_no_survey", "flag", N_("Do not ask me to rate this ticket"),
+                        help_text=N_("We will not send a satisfaction survey for this ticket."),
+                        order=190, shown_to_customer=True, editable_by_customer=True),
+        ]),
     ]
 
 
@@ -157,20 +169,22 @@ def flag_low_rating(ticket, event, params, context=None) -> None:
 
 def ask_for_rating(ticket, event, params, context=None) -> None:
     """Action: ask the customer (in the thread) to rate the ticket, unless they
-    opted out with the ``example_no_survey`` field or already rated it."""
+    opted out with the ``example_no_survey`` field or already rated it. A resolved
+    ticket moves on to "Awaiting rating", the status the plugin adds."""
     from kernel import runtime
     from kernel.services import messages
 
     if ticket.customer_id is None or ticket.value("example_no_survey"):
         return
-    if ratings.rating_of(ticket) is not None:
-        return
+    if ratings.rating_of(ticket) is not None or ticket.status.key == ratings.AWAITING:
+        return  # rated already, or asked already
     # Rules may run outside a request (a job queue), so no url_for(): the base URL.
     base = str(runtime.config("HOOKDESK_BASE_URL", "")).rstrip("/")
     link = f"{base}/example/tickets/{ticket.id}/rate"
     body = _say(_customer_locale(ticket),
                 N_("How did we do? Please rate this ticket: %(link)s"), link=link)
     messages.post(ticket, body, actor=None, via="example")
+    ratings.move(ticket, "resolved", ratings.AWAITING)  # the status the example adds
 
 
 THRESHOLD = d.FieldDecl("threshold", "number", N_("Highest score that counts as low"),

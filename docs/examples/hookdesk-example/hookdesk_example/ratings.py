@@ -20,6 +20,7 @@ from kernel.services import tickets
 from kernel.services.uow import unit_of_work
 
 EVENT_KIND = "example.rated"
+AWAITING = "example_awaiting_rating"  # the status the plugin adds to the "support" pipeline
 VIEW_PERMISSION = "example.view_ratings"
 MAX_COMMENT = 2000
 
@@ -86,7 +87,16 @@ def rate(
             ticket, EVENT_KIND, {"score": value, "previous": previous, "comment": text[:200]},
             actor=actor, via=via,
         )
+        move(ticket, AWAITING, "resolved")  # rated: no longer awaiting a rating
     return rating
+
+
+def move(ticket: Ticket, from_key: str, to_key: str) -> None:
+    """Move ``ticket`` from status ``from_key`` to ``to_key`` as the system, when it is
+    there and its pipeline allows it (the statuses exist in the "support" pipeline)."""
+    pipeline, target = ticket.status.pipeline, ticket.status.pipeline.status(to_key)
+    if ticket.status.key == from_key and target and pipeline.allows(ticket.status, target):
+        tickets.transition(ticket, to_key, actor=None, via="example")
 
 
 def rating_of(ticket: Ticket) -> Rating | None:

@@ -1,8 +1,9 @@
 """example: satisfaction ratings
 
-The first revision of the ``example`` branch: generated with
-``hookdesk db revision --plugin example -m ratings``, then given a readable
-revision id and ``depends_on`` the kernel revision whose tables it refers to.
+The first revision of the ``example`` branch, generated with
+``hookdesk db revision --plugin example -m ratings`` (which writes the readable
+revision id, the branch label and ``depends_on`` the kernel's head by itself;
+this file depends on ``kernel_0001``, the oldest kernel revision it needs).
 
 Revision ID: example_0001
 Revises:
