@@ -197,6 +197,19 @@ def hookdesk_register_trigger_actions() -> list[d.TriggerActionDecl]:
 
 
 @hookspec
+def hookdesk_register_trigger_rules() -> list[d.TriggerRuleDecl]:
+    """Rules this plugin ships ready to use (O8: the stage letter of an order).
+
+    Called: by the triggers plugin in ``hookdesk_startup``, after the database is
+    migrated and synced. Receives: nothing. Returns: a list of ``TriggerRuleDecl``.
+    Combine: all collected; each rule is written once, when no rule of its name
+    exists, and remembered (setting ``triggers.shipped_rules``): a shipped rule an
+    admin changed, switched off or deleted stays as the admin left it. A rule
+    whose conditions or actions are unknown is skipped with a warning.
+    """
+
+
+@hookspec
 def hookdesk_register_event_kinds() -> list[d.EventKindDecl]:
     """Event kinds this plugin records on tickets, so rules can react to them.
 
