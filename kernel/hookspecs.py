@@ -203,7 +203,7 @@ def hookdesk_register_trigger_rules() -> list[d.TriggerRuleDecl]:
     Called: by the triggers plugin in ``hookdesk_startup``, after the database is
     migrated and synced. Receives: nothing. Returns: a list of ``TriggerRuleDecl``.
     Combine: all collected; each rule is written once, when no rule of its name
-    exists, and remembered (setting ``triggers.shipped_rules``): a shipped rule an
+    exists, and remembered (in ``triggers_meta``): a shipped rule an
     admin changed, switched off or deleted stays as the admin left it. A rule
     whose conditions or actions are unknown is skipped with a warning.
     """

@@ -473,6 +473,32 @@ def test_hookdesk_register_trigger_actions(tmp_path):
         assert note.internal and note.body == "Probe saw created: check toner"
 
 
+class RuleProbe:
+    @hookimpl
+    def hookdesk_register_trigger_rules(self):
+        return [
+            d.TriggerRuleDecl("Probe: note on creation", events=["created"],
+                              actions=[{"action": "triggers.add_note",
+                                        "params": {"body": "Shipped rule ran"}}]),
+            d.TriggerRuleDecl("Probe: broken", events=["created"],
+                              actions=[{"action": "probe.nothing", "params": {}}]),
+        ]
+
+
+def test_hookdesk_register_trigger_rules(tmp_path):
+    from plugins.triggers import service as rules
+    from plugins.triggers import shipped
+
+    with probe_app(tmp_path, {"probe": RuleProbe()}, plugins=("helpdesk", "triggers")) as app:
+        (rule,) = rules.all_rules()  # written by the start-up; the broken one skipped
+        assert rule.name == "Probe: note on creation" and rule.active
+        ticket = tickets.create({"subject": "Printer jam"})
+        assert [m.body for m in messages.thread(ticket)] == ["Shipped rule ran"]
+        rules.delete(rule)
+        assert shipped.install(app) == []  # an admin's deletion stays
+        assert rules.all_rules() == []
+
+
 class EventKindProbe:
     @hookimpl
     def hookdesk_register_event_kinds(self):

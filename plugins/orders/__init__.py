@@ -17,8 +17,10 @@ import os
 from kernel import declarations as d
 from kernel import hookimpl
 from kernel.i18n import N_
-from plugins.orders import models  # noqa: F401 - the tables must be known to Alembic
-from plugins.orders import scenarios
+from plugins.orders import (
+    models,  # noqa: F401 - the tables must be known to Alembic
+    scenarios,
+)
 
 
 @hookimpl

@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, select
 
 from kernel.db import db, utcnow
 from kernel.errors import ValidationFailed
+from kernel.i18n import N_
 from kernel.services import settings
 from kernel.services.uow import unit_of_work
 from plugins.orders import service
@@ -62,16 +63,17 @@ def new_token() -> str:
 def check_token(token: str | None, now: float | None = None) -> None:
     """Refuse a missing, forged or stale start time, or a form filled too fast."""
     if not token:
-        raise ValidationFailed({TOKEN_FIELD: "The form is out of date; load it again."})
+        raise ValidationFailed({TOKEN_FIELD: N_("The form is out of date; load it again.")})
     try:
         data = _serializer().loads(token, max_age=TOKEN_MAX_AGE)
         started = float(data["t"])
     except (BadSignature, KeyError, TypeError, ValueError) as exc:
-        raise ValidationFailed({TOKEN_FIELD: "The form is out of date; load it again."}) from exc
+        raise ValidationFailed(
+            {TOKEN_FIELD: N_("The form is out of date; load it again.")}) from exc
     minimum = _number("orders.form_min_seconds", 3)
     if (now if now is not None else time.time()) - started < minimum:
-        raise ValidationFailed({TOKEN_FIELD: "The form was sent too quickly; "
-                                             "please check it and send it again."})
+        raise ValidationFailed({TOKEN_FIELD: N_("The form was sent too quickly; "
+                                                "please check it and send it again.")})
 
 
 def _number(key: str, default: float) -> float:

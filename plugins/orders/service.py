@@ -9,6 +9,7 @@ unit of work."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from kernel import permissions, phones, runtime
 from kernel.db import db, get_by_id, utcnow
 from kernel.errors import NotFound, PermissionDenied, ValidationFailed
+from kernel.i18n import N_
 from kernel.models import Customer, CustomerPhone, Status, Ticket, TicketType, User
 from kernel.services import attachments, customers, links, messages, tickets
 from kernel.services import settings as kernel_settings
@@ -115,19 +117,38 @@ class Stage:
 def stages(ticket: Ticket) -> list[Stage]:
     """The order's stages in pipeline order: those passed, the current one and those
     ahead. A closed stage other than the current one is never "ahead" (an order is
-    not heading for "Cancelled"); a cancelled order shows no stages ahead."""
+    not heading for "Cancelled"); a cancelled order shows the stages it passed
+    before it was cancelled and nothing ahead."""
     current = ticket.status
+    statuses = list(ticket.type.pipeline.statuses)
+    if current.group == "closed_failure":
+        reached = _cancelled_from(ticket)
+        keys = [s.key for s in statuses]
+        last = keys.index(reached) if reached in keys else -1
+        passed = [Stage(s.key, s.name, "passed") for s in statuses[:last + 1]
+                  if s.group == "open"]
+        return [*passed, Stage(current.key, current.name, "current")]
     result: list[Stage] = []
     seen = False
-    for status in ticket.type.pipeline.statuses:
+    for status in statuses:
         if status.id == current.id:
             result.append(Stage(status.key, status.name, "current"))
             seen = True
         elif not seen and status.group == "open":
             result.append(Stage(status.key, status.name, "passed"))
-        elif seen and current.group == "open" and status.group != "closed_failure":
+        elif seen and status.group != "closed_failure":
             result.append(Stage(status.key, status.name, "ahead"))
     return result
+
+
+def _cancelled_from(ticket: Ticket) -> str | None:
+    from kernel.models import TicketEvent
+
+    event = db.session.scalar(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id,
+                                  TicketEvent.kind == "status_changed")
+        .order_by(TicketEvent.id.desc()).limit(1))
+    return (event.data or {}).get("from") if event is not None else None
 
 
 # -- requests (O1, O2) -------------------------------------------------------------------
@@ -137,9 +158,9 @@ def _text(data: Mapping[str, Any], key: str, limit: int, errors: dict, required=
     raw = data.get(key)
     value = raw.strip() if isinstance(raw, str) else ""
     if raw is not None and not isinstance(raw, str):
-        errors[key] = ["Must be text."]
+        errors[key] = [N_("Must be text.")]
     elif required and not value:
-        errors[key] = ["This field is required."]
+        errors[key] = [N_("This field is required.")]
     elif len(value) > limit:
         errors[key] = [f"Longer than maximum length {limit}."]
     return value
@@ -169,7 +190,7 @@ def _subject_of(details: str) -> str:
 def submit_request(data: Mapping[str, Any], actor: User, via: str = "web") -> Ticket:
     """A signed-in customer's request from the portal (O1)."""
     if actor is None or not actor.is_customer:
-        raise PermissionDenied("Only customers send requests from the portal.")
+        raise PermissionDenied(N_("Only customers send requests from the portal."))
     errors: dict[str, list[str]] = {}
     values = _request_values(data, errors)
     if errors:
@@ -191,7 +212,7 @@ def submit_public_request(data: Mapping[str, Any], via: str = "orders:form") -> 
 
             mfields.Email().deserialize(email)
         except Exception:  # marshmallow.ValidationError
-            errors["email"] = ["Not a valid email address."]
+            errors["email"] = [N_("Not a valid email address.")]
     normalized = None
     if phone:
         try:
@@ -199,7 +220,7 @@ def submit_public_request(data: Mapping[str, Any], via: str = "orders:form") -> 
         except phones.InvalidPhone as exc:
             errors["phone"] = [str(exc)]
     if not email and not phone and "email" not in errors:
-        errors["email"] = ["Give an e-mail or a phone so we can answer you."]
+        errors["email"] = [N_("Give an e-mail or a phone so we can answer you.")]
     if errors:
         raise ValidationFailed(errors)
     with unit_of_work():
@@ -257,7 +278,7 @@ def convert(request_ticket: Ticket, order_type: str, actor: User | None,
     _require_staff(actor)
     permissions.require_view(actor, request_ticket)
     if not is_request(request_ticket):
-        raise ValidationFailed({"request": "This ticket is not an order request."})
+        raise ValidationFailed({"request": N_("This ticket is not an order request.")})
     if request_ticket.is_closed:
         raise ValidationFailed({"request": "This request is closed already "
                                            f"({request_ticket.status.name})."})
@@ -267,7 +288,7 @@ def convert(request_ticket: Ticket, order_type: str, actor: User | None,
         raise ValidationFailed({"order_type": f"Unknown order type {order_type!r}; "
                                               f"known: {known}."})
     if request_ticket.customer_id is None:
-        raise ValidationFailed({"customer": "The request has no customer; set one first."})
+        raise ValidationFailed({"customer": N_("The request has no customer; set one first.")})
     values: dict[str, Any] = {"subject": request_ticket.subject, "text": request_ticket.text,
                               "customer": request_ticket.customer_id}
     copied = {**scenarios.REQUEST_DETAILS, **{k: k for k in scenarios.CONTACT_FIELDS}}
@@ -291,10 +312,10 @@ def reject(request_ticket: Ticket, reason: str, actor: User | None,
     _require_staff(actor)
     permissions.require_view(actor, request_ticket)
     if not is_request(request_ticket):
-        raise ValidationFailed({"request": "This ticket is not an order request."})
+        raise ValidationFailed({"request": N_("This ticket is not an order request.")})
     text = (reason or "").strip() if isinstance(reason, str) else ""
     if not text:
-        raise ValidationFailed({"reason": "Say why the request is rejected."})
+        raise ValidationFailed({"reason": N_("Say why the request is rejected.")})
     if len(text) > MAX_REASON:
         raise ValidationFailed({"reason": f"Longer than maximum length {MAX_REASON}."})
     if request_ticket.is_closed:
@@ -312,7 +333,7 @@ def reject(request_ticket: Ticket, reason: str, actor: User | None,
 def _title(raw: Any, key: str = "title") -> str:
     text = raw.strip() if isinstance(raw, str) else ""
     if not text:
-        raise ValidationFailed({key: "This field is required."})
+        raise ValidationFailed({key: N_("This field is required.")})
     if len(text) > MAX_TITLE:
         raise ValidationFailed({key: f"Longer than maximum length {MAX_TITLE}."})
     return text
@@ -322,17 +343,17 @@ def check_url(raw: Any) -> str:
     """An absolute http(s) URL with a host; anything else is refused by name."""
     url = raw.strip() if isinstance(raw, str) else ""
     if not url:
-        raise ValidationFailed({"url": "This field is required."})
+        raise ValidationFailed({"url": N_("This field is required.")})
     if len(url) > MAX_URL:
         raise ValidationFailed({"url": f"Longer than maximum length {MAX_URL}."})
     try:
         parts = urlsplit(url)
     except ValueError as exc:
-        raise ValidationFailed({"url": "Not a valid address."}) from exc
+        raise ValidationFailed({"url": N_("Not a valid address.")}) from exc
     if parts.scheme.lower() not in ("http", "https"):
-        raise ValidationFailed({"url": "Only http:// and https:// links can be published."})
+        raise ValidationFailed({"url": N_("Only http:// and https:// links can be published.")})
     if not parts.hostname or any(ch.isspace() for ch in url):
-        raise ValidationFailed({"url": "Not a valid address."})
+        raise ValidationFailed({"url": N_("Not a valid address.")})
     return url
 
 
@@ -363,7 +384,7 @@ def publish_document(ticket: Ticket, upload: Any, title: str | None, actor: User
     _require_staff(actor)
     _require_order(ticket, actor)
     if upload is None or not getattr(upload, "filename", None):
-        raise ValidationFailed({"file": "Choose a file."})
+        raise ValidationFailed({"file": N_("Choose a file.")})
     name = title if isinstance(title, str) and title.strip() else upload.filename
     name = _title(name)
     with unit_of_work():
@@ -391,7 +412,7 @@ def withdraw_link(ticket: Ticket, link_id: int, actor: User | None,
     _require_order(ticket, actor)
     link = _own(Link, ticket, link_id)
     if link.withdrawn_at is not None:
-        raise ValidationFailed({"link": "This link is withdrawn already."})
+        raise ValidationFailed({"link": N_("This link is withdrawn already.")})
     with unit_of_work():
         link.withdrawn_at = utcnow()
         tickets.record_custom_event(ticket, "orders.link_withdrawn",
@@ -406,7 +427,7 @@ def withdraw_document(ticket: Ticket, document_id: int, actor: User | None,
     _require_order(ticket, actor)
     document = _own(Document, ticket, document_id)
     if document.withdrawn_at is not None:
-        raise ValidationFailed({"document": "This document is withdrawn already."})
+        raise ValidationFailed({"document": N_("This document is withdrawn already.")})
     with unit_of_work():
         document.withdrawn_at = utcnow()
         tickets.record_custom_event(ticket, "orders.document_withdrawn",
@@ -455,7 +476,7 @@ def add_note(ticket: Ticket, body: str, visible: bool, actor: User | None,
     _require_order(ticket, actor)
     text = body.strip() if isinstance(body, str) else ""
     if not text:
-        raise ValidationFailed({"body": "Write the note."})
+        raise ValidationFailed({"body": N_("Write the note.")})
     if len(text) > MAX_NOTE:
         raise ValidationFailed({"body": f"Longer than maximum length {MAX_NOTE}."})
     with unit_of_work():
@@ -573,7 +594,7 @@ def edit_details(ticket: Ticket, values: Mapping[str, Any], actor: User,
     by the customer) and tells the manager with an internal note on the order."""
     _require_order(ticket, actor)
     if actor is None or not actor.is_customer:
-        raise PermissionDenied("Only the order's customer edits it here.")
+        raise PermissionDenied(N_("Only the order's customer edits it here."))
     if not isinstance(values, Mapping):
         raise ValidationFailed({"_schema": "Expected an object of field values."})
     allowed = editable_fields(ticket, actor)
@@ -582,7 +603,7 @@ def edit_details(ticket: Ticket, values: Mapping[str, Any], actor: User,
                                            f"the stage {ticket.status.name!r}."})
     bad = [k for k in values if k not in allowed]
     if bad:
-        raise ValidationFailed({k: ["You cannot change this detail."] for k in bad})
+        raise ValidationFailed({k: [N_("You cannot change this detail.")] for k in bad})
     with unit_of_work():
         changes = tickets.update(ticket, dict(values), actor=None, via="orders:customer")
         if changes:
@@ -625,10 +646,8 @@ def _phones_of(order: Ticket) -> set[str]:
         found.update(p.number for p in order.customer.phones)
     raw = order.value("orders_contact_phone")
     if raw:
-        try:
+        with contextlib.suppress(phones.InvalidPhone):
             found.add(phones.normalize(str(raw), runtime.config("HOOKDESK_DEFAULT_REGION", "RU")))
-        except phones.InvalidPhone:
-            pass
     return found
 
 
@@ -673,8 +692,8 @@ def link_lead(order: Ticket, lead_id: int, actor: User | None,
     _require_order(order, actor)
     lead = next((t for t in matching_leads(order, actor) if t.id == lead_id), None)
     if lead is None:
-        raise ValidationFailed({"lead": "This ticket is not an open lead matching the "
-                                        "order's phone."})
+        raise ValidationFailed({"lead": N_("This ticket is not an open lead matching the "
+                                           "order's phone.")})
     target = lead.type.pipeline.status(scenarios.LEAD_SUCCESS)
     if target is None:
         raise ValidationFailed({"lead": f"The pipeline {lead.type.pipeline.key!r} has no "

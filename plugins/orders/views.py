@@ -143,7 +143,7 @@ def _act(ticket: Ticket, anchor: str, action, success: str):
     return redirect(_card(ticket, anchor), code=303)
 
 
-# -- the inbox (O2) -----------------------------------------------------------------------------------
+# -- the inbox (O2) ---------------------------------------------------------------------------
 
 STATES = ("new", "converted", "rejected", "all")
 

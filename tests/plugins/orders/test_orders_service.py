@@ -227,8 +227,9 @@ def test_agents_without_the_permission_are_refused(app, order):
 
 
 def test_document_refusals(app, agent, order):
-    from werkzeug.datastructures import FileStorage
     import io
+
+    from werkzeug.datastructures import FileStorage
 
     with pytest.raises(ValidationFailed) as missing:
         service.publish_document(order, None, "x", actor=agent)
