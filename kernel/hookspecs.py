@@ -401,6 +401,17 @@ def hookdesk_ticket_card_panels(ticket: Ticket, viewer: User) -> list[d.Panel] |
 
 
 @hookspec
+def hookdesk_portal_home_panels(viewer: User) -> list[d.Panel] | None:
+    """Blocks on the customer's home page in the portal (O1: the order request form).
+
+    Called: when the signed-in customer ``viewer`` opens the portal's home page
+    (``/portal/``). Returns: a list of ``Panel``, each rendered with ``viewer``
+    and its ``context`` above the list of tickets, or None.
+    Combine: all collected, sorted by (order, key).
+    """
+
+
+@hookspec
 def hookdesk_ticket_form_sections(
     ticket_type: TicketType, viewer: User
 ) -> list[d.FormSection] | None:

@@ -981,6 +981,37 @@ class SectionProbe(FlowProbe):
         self.saved.append((ticket.number, names, actor.email))
 
 
+class HomeProbe:
+    def __init__(self, folder):
+        (folder / "probe").mkdir(parents=True)
+        (folder / "probe" / "welcome.html").write_text(
+            '<p data-probe="welcome">{{ word }}, {{ viewer.name }}</p>')
+        self.folder = str(folder)
+
+    @hookimpl
+    def hookdesk_portal_home_panels(self, viewer):
+        if not viewer.is_customer:
+            return None
+        return [d.Panel("probe.welcome", "Welcome", "probe/welcome.html",
+                        context={"word": "Hello"}, order=5)]
+
+    @hookimpl
+    def hookdesk_register_blueprints(self):
+        return [Blueprint("probe", __name__, template_folder=self.folder)]
+
+
+def test_hookdesk_portal_home_panels(tmp_path):
+    from web.testclient import login
+
+    probe = HomeProbe(tmp_path / "templates")
+    with probe_app(tmp_path, {"probe": probe}) as app:
+        customer = make_customer()
+        client = app.test_client()
+        login(client, customer)
+        html = client.get("/portal/").get_data(as_text=True)
+        assert 'data-panel="probe.welcome"' in html and "Hello, buyer" in html
+
+
 def test_hookdesk_ticket_form_sections(tmp_path):
     from kernel.models import Message, NumberCounter
     from web.testclient import login

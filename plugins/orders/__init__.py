@@ -131,6 +131,14 @@ def hookdesk_ticket_card_panels(ticket, viewer):
 
 
 @hookimpl
+def hookdesk_portal_home_panels(viewer):
+    if viewer is None or not viewer.is_customer:
+        return None
+    return [d.Panel("orders.request_form", N_("New order request"),
+                    "orders/_home_request.html", order=10, audience="customer")]
+
+
+@hookimpl
 def hookdesk_register_blueprints():
     from plugins.orders.public import bp as public_bp
     from plugins.orders.views import bp

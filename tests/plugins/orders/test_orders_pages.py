@@ -28,6 +28,14 @@ def test_the_customer_sends_a_request_from_my_orders(app, client, customer_user)
     assert request.subject == "Sneakers" and "Sneakers" in text(client.get("/orders/my"))
 
 
+def test_the_portal_home_page_has_the_request_form(app, client, customer_user, agent):
+    login(client, customer_user)
+    home = text(client.get("/portal/"))
+    assert 'data-panel="orders.request_form"' in home and 'data-form="orders-request"' in home
+    sent = client.post("/orders/my", data={"details": "From the home page"})
+    assert sent.status_code == 303 and service.requests_of(customer_user)
+
+
 def test_the_inbox_converts_with_one_click_and_rejects_with_a_reason(
         app, client, agent, request_ticket):
     login(client, agent)
