@@ -163,3 +163,20 @@ def test_admin_presets_and_the_snippet(app, client, admin):
 def test_settings_are_live(app):
     settings.set("orders.lead_types", "request, orders_request")
     assert service.lead_types() == ["request", "orders_request"]
+
+
+def test_messages_both_ways_with_files(app, client, agent, customer_user, order):
+    """O4: the order's conversation is the ticket's kernel thread, files included."""
+    from kernel.services import messages
+
+    login(client, customer_user)
+    sent = client.post(f"/portal/tickets/{order.id}/reply",
+                       data={"body": "When will it ship?", "files": pdf("photo.pdf")},
+                       content_type="multipart/form-data")
+    assert sent.status_code in (302, 303)
+    messages.post(order, "Right after the payment.", actor=agent, files=[pdf("terms.pdf")])
+    thread = messages.thread(order, customer_user)
+    assert [m.body for m in thread] == ["When will it ship?", "Right after the payment."]
+    assert [a.filename for m in thread for a in m.attachments] == ["photo.pdf", "terms.pdf"]
+    card = text(client.get(f"/portal/tickets/{order.id}"))
+    assert "Right after the payment." in card and "terms.pdf" in card
