@@ -66,7 +66,9 @@ def test_request_order_documents_notes_stage_and_letter(page, live_server, shot,
         "main")
     assert page.locator('[data-panel="orders.notes"] [data-note]').count() == 2
     page.goto(order_url)
-    shot(page, "orders-agent-card", full_page=True)
+    page.locator('[data-panel="orders.stages"]').evaluate(
+        "el => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 76)")
+    shot(page, "orders-agent-card", top=False)
     with live.db():
         number = db.session.scalar(db.select(Ticket.number).where(
             Ticket.subject == "Кофемашина из Италии", Ticket.number.like("ORD-%")))
@@ -88,7 +90,9 @@ def test_request_order_documents_notes_stage_and_letter(page, live_server, shot,
     with page.expect_download() as download:
         page.locator("#orders-publications a", has_text="Счёт № 154 (PDF)").click()
     assert download.value.suggested_filename == "invoice-154.pdf"
-    shot(page, "orders-customer-card", full_page=True, phone=True)
+    page.locator("#orders-stages").evaluate(
+        "el => window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - 120)")
+    shot(page, "orders-customer-card", phone=True, top=False)
 
     count, message = 1, letter(live.mailbox, "buyer@example.com")
     while not message["Subject"].startswith("Заказ "):  # the notifications plugin writes too
