@@ -5,7 +5,7 @@ at the doors: another customer's order or document is 404, nothing leaks."""
 
 from __future__ import annotations
 
-from conftest import pdf
+from orders_helpers import pdf
 
 from kernel.services import settings, tickets
 from plugins.orders import service

@@ -5,7 +5,7 @@ refusals of item 11 — each refused clearly, nothing half-written."""
 from __future__ import annotations
 
 import pytest
-from conftest import pdf
+from orders_helpers import pdf
 
 from kernel.db import db
 from kernel.errors import NotFound, PermissionDenied, TransitionRefused, ValidationFailed
