@@ -271,6 +271,23 @@ class TriggerActionDecl:
 
 
 @dataclass(frozen=True)
+class TriggerRuleDecl:
+    """A rule a plugin ships (the orders plugin's stage letter): written once by the
+    triggers plugin, then the admin's to edit, switch off or delete.
+
+    ``events``, ``conditions`` and ``actions`` are in the triggers plugin's rule
+    format (docs/triggers.md); ``name`` is the rule's unique name."""
+
+    name: str
+    description: str = ""
+    events: Sequence[Any] = ()
+    conditions: Mapping[str, Any] = field(default_factory=dict)
+    actions: Sequence[Mapping[str, Any]] = ()
+    active: bool = True
+    position: int = 100
+
+
+@dataclass(frozen=True)
 class EventKindDecl:
     """An event kind a plugin records on tickets, so rules can react to it.
 

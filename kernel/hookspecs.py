@@ -197,6 +197,19 @@ def hookdesk_register_trigger_actions() -> list[d.TriggerActionDecl]:
 
 
 @hookspec
+def hookdesk_register_trigger_rules() -> list[d.TriggerRuleDecl]:
+    """Rules this plugin ships ready to use (O8: the stage letter of an order).
+
+    Called: by the triggers plugin in ``hookdesk_startup``, after the database is
+    migrated and synced. Receives: nothing. Returns: a list of ``TriggerRuleDecl``.
+    Combine: all collected; each rule is written once, when no rule of its name
+    exists, and remembered (in ``triggers_meta``): a shipped rule an
+    admin changed, switched off or deleted stays as the admin left it. A rule
+    whose conditions or actions are unknown is skipped with a warning.
+    """
+
+
+@hookspec
 def hookdesk_register_event_kinds() -> list[d.EventKindDecl]:
     """Event kinds this plugin records on tickets, so rules can react to them.
 
@@ -383,6 +396,17 @@ def hookdesk_ticket_card_panels(ticket: Ticket, viewer: User) -> list[d.Panel] |
     """Blocks on the ticket card (defects with the plan, calls, documents).
 
     Called: when the card is rendered for ``viewer``. Returns: a list of ``Panel``.
+    Combine: all collected, sorted by (order, key).
+    """
+
+
+@hookspec
+def hookdesk_portal_home_panels(viewer: User) -> list[d.Panel] | None:
+    """Blocks on the customer's home page in the portal (O1: the order request form).
+
+    Called: when the signed-in customer ``viewer`` opens the portal's home page
+    (``/portal/``). Returns: a list of ``Panel``, each rendered with ``viewer``
+    and its ``context`` above the list of tickets, or None.
     Combine: all collected, sorted by (order, key).
     """
 

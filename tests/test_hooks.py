@@ -482,6 +482,32 @@ def test_hookdesk_register_trigger_actions(tmp_path):
         assert note.internal and note.body == "Probe saw created: check toner"
 
 
+class RuleProbe:
+    @hookimpl
+    def hookdesk_register_trigger_rules(self):
+        return [
+            d.TriggerRuleDecl("Probe: note on creation", events=["created"],
+                              actions=[{"action": "triggers.add_note",
+                                        "params": {"body": "Shipped rule ran"}}]),
+            d.TriggerRuleDecl("Probe: broken", events=["created"],
+                              actions=[{"action": "probe.nothing", "params": {}}]),
+        ]
+
+
+def test_hookdesk_register_trigger_rules(tmp_path):
+    from plugins.triggers import service as rules
+    from plugins.triggers import shipped
+
+    with probe_app(tmp_path, {"probe": RuleProbe()}, plugins=("helpdesk", "triggers")) as app:
+        (rule,) = rules.all_rules()  # written by the start-up; the broken one skipped
+        assert rule.name == "Probe: note on creation" and rule.active
+        ticket = tickets.create({"subject": "Printer jam"})
+        assert [m.body for m in messages.thread(ticket)] == ["Shipped rule ran"]
+        rules.delete(rule)
+        assert shipped.install(app) == []  # an admin's deletion stays
+        assert rules.all_rules() == []
+
+
 class EventKindProbe:
     @hookimpl
     def hookdesk_register_event_kinds(self):
@@ -962,6 +988,37 @@ class SectionProbe(FlowProbe):
         if "refused" in names:
             raise ValidationFailed({"probe_parts.name": "The store has no such part."})
         self.saved.append((ticket.number, names, actor.email))
+
+
+class HomeProbe:
+    def __init__(self, folder):
+        (folder / "probe").mkdir(parents=True)
+        (folder / "probe" / "welcome.html").write_text(
+            '<p data-probe="welcome">{{ word }}, {{ viewer.name }}</p>')
+        self.folder = str(folder)
+
+    @hookimpl
+    def hookdesk_portal_home_panels(self, viewer):
+        if not viewer.is_customer:
+            return None
+        return [d.Panel("probe.welcome", "Welcome", "probe/welcome.html",
+                        context={"word": "Hello"}, order=5)]
+
+    @hookimpl
+    def hookdesk_register_blueprints(self):
+        return [Blueprint("probe", __name__, template_folder=self.folder)]
+
+
+def test_hookdesk_portal_home_panels(tmp_path):
+    from web.testclient import login
+
+    probe = HomeProbe(tmp_path / "templates")
+    with probe_app(tmp_path, {"probe": probe}) as app:
+        customer = make_customer()
+        client = app.test_client()
+        login(client, customer)
+        html = client.get("/portal/").get_data(as_text=True)
+        assert 'data-panel="probe.welcome"' in html and "Hello, buyer" in html
 
 
 def test_hookdesk_ticket_form_sections(tmp_path):

@@ -25,6 +25,16 @@ def panels(ticket: Ticket, viewer: User) -> list[tuple[d.Panel, Markup]]:
                                        **dict(p.context)))) for p in found]
 
 
+def home_panels(viewer: User) -> list[tuple[d.Panel, Markup]]:
+    """The portal home page's plugin blocks (``hookdesk_portal_home_panels``)."""
+    found: list[d.Panel] = []
+    for _plugin, answer in runtime.host().collect("hookdesk_portal_home_panels", viewer=viewer):
+        found.extend(answer or [])
+    found.sort(key=lambda p: (p.order, p.key))
+    return [(p, Markup(render_template(p.template, viewer=viewer, **dict(p.context))))
+            for p in found]
+
+
 def buttons(ticket: Ticket, viewer: User) -> list[d.Button]:
     found: list[d.Button] = []
     for _plugin, answer in runtime.host().collect("hookdesk_ticket_card_buttons", ticket=ticket,

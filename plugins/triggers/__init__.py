@@ -91,3 +91,10 @@ def hookdesk_register_cli_commands():
     from plugins.triggers.cli import group
 
     return [group]
+
+
+@hookimpl
+def hookdesk_startup(app):
+    from plugins.triggers import shipped
+
+    shipped.install(app)

@@ -100,6 +100,7 @@ def index():
     return render_template(
         "portal/index.html", page=page, columns=columns, state=state, search=search, sort=sort,
         counts=counts, url=url, sortable=_sort_keys(columns), can_create=bool(creatable_types()),
+        home_panels=card_parts.home_panels(user),
     )
 
 

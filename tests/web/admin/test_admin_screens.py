@@ -237,11 +237,13 @@ def test_statuses_are_added_renamed_regrouped_coloured_and_reordered(admin_clien
     status = workflow.pipeline("support").status("on_hold")
     assert (status.name, status.group, status.color) == ("Отложено", "closed_failure", "#aa0000")
 
+    before = [s.key for s in workflow.pipeline("support").statuses]
     admin_client.post("/admin/pipelines/support/statuses/on_hold/move",
                       data={"direction": "up"})
     db.session.expire_all()
     keys = [s.key for s in workflow.pipeline("support").statuses]
-    assert keys[-2:] == ["on_hold", "rejected"]
+    at = before.index("on_hold")  # plugins' extensions may add statuses to the pipeline
+    assert keys == [*before[:at - 1], "on_hold", before[at - 1], *before[at + 1:]]
 
 
 def test_a_pipeline_is_created(admin_client):
