@@ -408,32 +408,31 @@ def _own(model, ticket: Ticket, item_id: int):
 
 def withdraw_link(ticket: Ticket, link_id: int, actor: User | None,
                   via: str | None = None) -> Link:
-    _require_staff(actor)
-    _require_order(ticket, actor)
-    link = _own(Link, ticket, link_id)
-    if link.withdrawn_at is not None:
-        raise ValidationFailed({"link": N_("This link is withdrawn already.")})
-    with unit_of_work():
-        link.withdrawn_at = utcnow()
-        tickets.record_custom_event(ticket, "orders.link_withdrawn",
-                                    {"link_id": link.id, "title": link.title},
-                                    actor=actor, via=via)
-    return link
+    return _withdraw(ticket, Link, link_id, actor, via, "link",
+                     N_("This link is withdrawn already."))
 
 
 def withdraw_document(ticket: Ticket, document_id: int, actor: User | None,
                       via: str | None = None) -> Document:
+    return _withdraw(ticket, Document, document_id, actor, via, "document",
+                     N_("This document is withdrawn already."))
+
+
+def _withdraw(ticket: Ticket, model: Any, item_id: int, actor: User | None, via: str | None,
+              name: str, already: str) -> Any:
+    """Withdraw a published link or document (O5): the customer no longer sees it,
+    and the history says so (``orders.<name>_withdrawn``)."""
     _require_staff(actor)
     _require_order(ticket, actor)
-    document = _own(Document, ticket, document_id)
-    if document.withdrawn_at is not None:
-        raise ValidationFailed({"document": N_("This document is withdrawn already.")})
+    item = _own(model, ticket, item_id)
+    if item.withdrawn_at is not None:
+        raise ValidationFailed({name: already})
     with unit_of_work():
-        document.withdrawn_at = utcnow()
-        tickets.record_custom_event(ticket, "orders.document_withdrawn",
-                                    {"document_id": document.id, "title": document.title},
+        item.withdrawn_at = utcnow()
+        tickets.record_custom_event(ticket, f"orders.{name}_withdrawn",
+                                    {f"{name}_id": item.id, "title": item.title},
                                     actor=actor, via=via)
-    return document
+    return item
 
 
 def links_of(ticket: Ticket, viewer: User | None) -> list[Link]:
