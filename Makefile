@@ -51,9 +51,12 @@ run: $(STAMP) translations
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/hookdesk serve --host $(HOST) --port $(PORT)
 
+# Tests run in parallel processes (pytest-xdist), one per core; a file's tests stay
+# together so module fixtures are built once. TEST_JOBS=0 runs them in one process.
+TEST_JOBS ?= auto
 test: $(STAMP) translations
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,7 +13,9 @@
 
 The database is SQLite in a temporary folder, or the PostgreSQL database named by
 ``HOOKDESK_TEST_DATABASE_URL``. Migrations run once per session per plugin set;
-each test then starts from empty tables.
+each test then starts from empty tables. Under pytest-xdist (``-n 2``) each worker
+gets a database of its own beside that one (``<name>_gw0``, ``<name>_gw1``...),
+created on first use.
 """
 
 from __future__ import annotations
@@ -27,6 +29,31 @@ import pytest
 
 TEST_DB_ENV = "HOOKDESK_TEST_DATABASE_URL"
 _templates: dict[tuple[str, ...], str] = {}
+_worker_urls: dict[str, str] = {}
+
+
+def test_database_url() -> str | None:
+    """The PostgreSQL URL this test process uses, or None for SQLite. Parallel
+    workers must not empty each other's tables, so each gets its own database."""
+    url = os.environ.get(TEST_DB_ENV)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    if url not in _worker_urls:
+        import sqlalchemy as sa
+
+        base = sa.engine.make_url(url)
+        name = f"{base.database}_{worker}"
+        engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            exists = conn.exec_driver_sql(
+                "SELECT 1 FROM pg_database WHERE datname = %(n)s", {"n": name}
+            ).first()
+            if not exists:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        engine.dispose()
+        _worker_urls[url] = base.set(database=name).render_as_string(hide_password=False)
+    return _worker_urls[url]
 
 
 def pytest_configure(config):
@@ -81,7 +108,7 @@ def build_app(tmp_path, plugins: tuple[str, ...] | None, extra_config: dict | No
 
     instance = os.path.join(str(tmp_path), "instance")
     os.makedirs(instance, exist_ok=True)
-    pg_url = os.environ.get(TEST_DB_ENV)
+    pg_url = test_database_url()
     key = tuple(sorted(plugins)) if plugins is not None else ("*builtin*",)
     if plugin_objects:
         key = (*key, "*objects*")
