@@ -195,6 +195,7 @@
       if (kindSel.value === "condition") {
         var names = cat.conditions.map(function (c) { return [c.key, c.label]; });
         var csel = select(names, node.condition, "—");
+        csel.setAttribute("data-rf", "condition");
         body.appendChild(labelled(words.condition, csel));
         var params = null;
         var drawParams = function () {
@@ -215,6 +216,8 @@
       }
       var fsel = select(cat.fields.map(function (f) { return [f.key, f.label + " (" + f.key + ")"]; }), node.field, "—");
       var osel = select(cat.operators.map(function (o) { return [o.key, o.label]; }), node.op || "is");
+      fsel.setAttribute("data-rf", "field");
+      osel.setAttribute("data-rf", "op");
       var vbox = el("div", {"class": "rf-value"});
       body.appendChild(labelled(words.field, fsel));
       body.appendChild(labelled(words.operator, osel));
@@ -274,6 +277,7 @@
       draw();
       sync();
     });
+    kindSel.setAttribute("data-rf", "kind");
     row.appendChild(labelled(words.kind, kindSel));
     row.appendChild(body);
     var remove = button(words.remove, function () { api.removed = true; api.node.remove(); }, "btn--ghost");
@@ -337,6 +341,7 @@
   function actionRow(item, path) {
     var row = el("div", {"class": "rf-row rf-action", "data-path": path});
     var asel = select(cat.actions.map(function (a) { return [a.key, a.label]; }), item.action, "—");
+    asel.setAttribute("data-rf", "action");
     if (item.action && !acts[item.action]) {  // not offered now (e.g. no SMS gateway): keep it visible
       asel.appendChild(el("option", {value: item.action, text: item.action + " — " + words.unavailable}));
       asel.value = item.action;
