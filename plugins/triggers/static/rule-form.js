@@ -34,6 +34,7 @@
     return node;
   }
   var uid = 0;
+  var LIST_PARAMS = ["fields", "statuses", "agents", "copy_fields"];  // lists of keys or e-mails
   function labelled(text, control) {
     var id = "rf-" + (++uid);
     control.id = id;
@@ -87,10 +88,15 @@
   function paramInput(decl, value) {
     var control, get;
     var choices = (decl.choices || []).map(function (c) { return [c.value, c.label]; });
-    if (decl.type === "flag") {
-      control = el("input", {type: "checkbox"});
-      control.checked = value === true;
-      get = function () { return control.checked ? true : undefined; };
+    if (decl.type === "flag") {  // three ways: unset keeps the action's default
+      control = select([["true", words.yes], ["false", words.no]],
+        value === undefined || value === null ? "" : String(value), "—");
+      get = function () { return control.value === "" ? undefined : control.value === "true"; };
+    } else if (decl.type === "json" && LIST_PARAMS.indexOf(decl.key) >= 0 &&
+               (value === undefined || Array.isArray(value))) {
+      control = el("input", {type: "text", placeholder: words.comma_list});
+      control.value = (value || []).join(", ");
+      get = function () { return readValue(control.value, "list"); };
     } else if (decl.type === "choice" && choices.length) {
       control = select(choices, value, "—");
       get = function () { return control.value || undefined; };
@@ -153,7 +159,9 @@
       var spec = typeof e === "string" ? {kind: e} : e;
       if (spec && spec.kind) { chosen[spec.kind] = spec; }
     });
-    cat.events.forEach(function (e, n) {
+    var position = 0;  // the server names an event by its place among the chosen ones
+    cat.events.forEach(function (e) {
+      var n = chosen[e.key] ? position++ : position;
       var check = el("input", {type: "checkbox", value: e.key, "data-event": e.key});
       check.checked = !!chosen[e.key];
       var row = el("div", {"class": "rf-event"}, [el("label", {"class": "check"}, [check, el("span", {text: " " + e.label})])]);
