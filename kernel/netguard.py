@@ -42,6 +42,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import connection as u3connection
 
 from kernel import runtime
+from kernel.i18n import N_
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -150,7 +151,7 @@ def url_problem(url: str, policy: Policy | None = None) -> str | None:
     if parts.scheme not in ("http", "https") or not host or len(text) > 2000:
         return "An http:// or https:// address is required."
     if any(ch.isspace() or ord(ch) < 32 for ch in text):
-        return "The address may not contain spaces or control characters."
+        return N_("The address may not contain spaces or control characters.")
     ip = parse_host_ip(host)
     if ip is not None:
         return None if policy.permits(ip, host) else _refusal(ip, host)

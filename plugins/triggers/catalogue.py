@@ -17,7 +17,7 @@ from kernel import declarations as d
 from kernel import fieldset, netguard, phones, runtime
 from kernel.db import db
 from kernel.i18n import N_
-from kernel.models import Role, Status, TicketType
+from kernel.models import ChoiceList, Role, Status, TicketType
 from plugins.triggers import conditions as c
 
 DEADLINE_PASSED = "triggers.deadline_passed"
@@ -89,6 +89,11 @@ def _param(decl: d.FieldDecl) -> dict[str, Any]:
                             "required": decl.required, "help_text": str(decl.help_text)}
     if decl.choices:
         item["choices"] = [{"value": v, "label": str(lbl)} for v, lbl in decl.choices]
+    elif decl.choice_list:  # a managed dictionary, e.g. the defect categories
+        clist = db.session.scalar(select(ChoiceList).where(ChoiceList.key == decl.choice_list))
+        if clist is not None:
+            item["choices"] = [{"value": i.value, "label": i.label}
+                               for i in clist.items if i.visible]
     return item
 
 
@@ -122,6 +127,33 @@ def offered(decl: Any) -> bool:
 # -- validation ---------------------------------------------------------------------
 
 
+class Msg(str):
+    """A problem in English (what the API answers) that keeps its marked template
+    and values, so the rule editor can say it in the reader's language
+    (``plugins.triggers.views.translated``). ``Msg.plain`` wraps a text made
+    elsewhere (a phone or URL check): shown translated when the catalogue has it."""
+
+    template: str
+    values: dict[str, Any]
+    braced: bool
+
+    def __new__(cls, template: str, /, **values: Any) -> Msg:
+        self = super().__new__(cls, template.format(**values))
+        self.template, self.values, self.braced = template, values, True
+        return self
+
+    @classmethod
+    def plain(cls, text: str) -> Msg:
+        self = str.__new__(cls, text)
+        self.template, self.values, self.braced = text, {}, False
+        return self
+
+
+REQUIRED = N_("This parameter is required.")
+FIELD_LIST = N_("Expected a list of field keys.")
+UNKNOWN_FIELD = N_("Unknown field {key!r}.")
+
+
 class Problems:
     def __init__(self) -> None:
         self.errors: dict[str, list[str]] = {}
@@ -146,21 +178,22 @@ def check_params(decls: Sequence[d.FieldDecl], params: Any, path: str, out: Prob
     if params is None:
         params = {}
     if not isinstance(params, Mapping):
-        out.add(path, "Expected an object of parameters.")
+        out.add(path, Msg(N_("Expected an object of parameters.")))
         return {}
     known = {p.key: p for p in decls}
     for key in params:
         if key not in known:
-            out.add(f"{path}.{key}", f"Unknown parameter; known: {', '.join(known) or 'none'}.")
+            out.add(f"{path}.{key}", Msg(N_("Unknown parameter; known: {known}."),
+                                         known=", ".join(known) or "—"))
     for key, decl in known.items():
         value = params.get(key)
         if value is None or value == "":
             if decl.required:
-                out.add(f"{path}.{key}", "This parameter is required.")
+                out.add(f"{path}.{key}", Msg(REQUIRED))
             continue
         problem = _type_problem(decl, value)
         if problem:
-            out.add(f"{path}.{key}", problem)
+            out.add(f"{path}.{key}", problem if isinstance(problem, Msg) else Msg.plain(problem))
     return dict(params)
 
 
@@ -169,39 +202,41 @@ def _type_problem(decl: d.FieldDecl, value: Any) -> str | None:
     if kind == "json":
         return None
     if kind in ("text", "long_text"):
-        return None if isinstance(value, str) else "Expected text."
+        return None if isinstance(value, str) else Msg(N_("Expected text."))
     if kind == "number":
-        return None if _is_number(value) else "Expected a number."
+        return None if _is_number(value) else Msg(N_("Expected a number."))
     if kind == "flag":
-        return None if isinstance(value, bool) else "Expected true or false."
+        return None if isinstance(value, bool) else Msg(N_("Expected true or false."))
     if kind == "choice":
         if not isinstance(value, str):
-            return "Expected text."
+            return Msg(N_("Expected text."))
         allowed = [v for v, _l in decl.choices]
         if allowed and value not in allowed:
-            return f"{value!r} is not one of: {', '.join(allowed)}."
+            return Msg(N_("{value!r} is not one of: {allowed}."), value=value,
+                       allowed=", ".join(allowed))
         return None
     if kind == "multi_choice":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return "Expected a list of texts."
+            return Msg(N_("Expected a list of texts."))
         allowed = [v for v, _l in decl.choices]
         bad = [v for v in value if allowed and v not in allowed]
-        return f"Not allowed: {', '.join(bad)}." if bad else None
+        return Msg(N_("Not allowed: {bad}."), bad=", ".join(bad)) if bad else None
     if kind == "email":
         ok = isinstance(value, str) and _email_ok(value)
-        return None if ok else "Not a valid e-mail address."
+        return None if ok else Msg(N_("Not a valid e-mail address."))
     if kind == "phone":
         if not isinstance(value, str):
-            return "Expected a phone number."
+            return Msg(N_("Expected a phone number."))
         try:
             phones.normalize(value, runtime.config("HOOKDESK_DEFAULT_REGION", "RU"))
         except phones.InvalidPhone as exc:
             return str(exc)
         return None
     if kind in ("date", "datetime"):
-        return None if c.to_moment(value) is not None else "Expected an ISO date."
+        return None if c.to_moment(value) is not None else Msg(N_("Expected an ISO date."))
     if kind in ("reference", "file"):
-        return None if isinstance(value, int) and not isinstance(value, bool) else "Expected an id."
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else Msg(N_("Expected an id."))
     return None
 
 
@@ -217,14 +252,15 @@ Check = Callable[[dict[str, Any], str, Problems], None]
 def _check_type(params, path, out, key="type"):
     value = params.get(key)
     if isinstance(value, str) and value and value not in type_keys():
-        out.add(f"{path}.{key}", f"Unknown ticket type {value!r}; known: "
-                                 f"{', '.join(type_keys())}.")
+        out.add(f"{path}.{key}", Msg(N_("Unknown ticket type {value!r}; known: {known}."),
+                                     value=value, known=", ".join(type_keys())))
 
 
 def _check_positive(params, path, out, key, minimum=0.0, strict=True):
     value = params.get(key)
     if _is_number(value) and (value <= minimum if strict else value < minimum):
-        out.add(f"{path}.{key}", f"Must be {'greater than' if strict else 'at least'} {minimum}.")
+        out.add(f"{path}.{key}", Msg(N_("Must be greater than {minimum}.") if strict
+                                     else N_("Must be at least {minimum}."), minimum=minimum))
 
 
 def _check_field_values(params, path, out, key="values", required=False):
@@ -232,23 +268,23 @@ def _check_field_values(params, path, out, key="values", required=False):
     if values is None:
         return
     if not isinstance(values, Mapping) or (required and not values):
-        out.add(f"{path}.{key}", "Expected an object {\"field key\": value, ...}.")
+        out.add(f"{path}.{key}", Msg(N_("Expected an object {{\"field key\": value, ...}}.")))
         return
     known = field_map()
     for name in values:
         if name not in known:
-            out.add(f"{path}.{key}.{name}", "Unknown field.")
+            out.add(f"{path}.{key}.{name}", Msg(N_("Unknown field.")))
 
 
 def _check_agents(refs, path, out):
     from plugins.triggers.actions import _agent
 
     if not isinstance(refs, list) or not refs:
-        out.add(path, "Expected a list of agent ids or e-mails.")
+        out.add(path, Msg(N_("Expected a list of agent ids or e-mails.")))
         return
     for n, ref in enumerate(refs):
         if not isinstance(ref, int | str) or isinstance(ref, bool) or _agent(ref) is None:
-            out.add(f"{path}.{n}", f"No active agent {ref!r}.")
+            out.add(f"{path}.{n}", Msg(N_("No active agent {ref!r}."), ref=ref))
 
 
 def _check_text_or_locales(params, path, out, key):
@@ -257,10 +293,11 @@ def _check_text_or_locales(params, path, out, key):
         return
     if isinstance(value, str):
         if not value.strip():
-            out.add(f"{path}.{key}", "This parameter is required.")
+            out.add(f"{path}.{key}", Msg(REQUIRED))
     elif not (isinstance(value, Mapping) and value
               and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
-        out.add(f"{path}.{key}", "Expected text or {\"ru\": \"...\", \"en\": \"...\"}.")
+        out.add(f"{path}.{key}",
+                Msg(N_("Expected text or {{\"ru\": \"...\", \"en\": \"...\"}}.")))
 
 
 def _email_check(params, path, out):
@@ -268,7 +305,7 @@ def _email_check(params, path, out):
     if to == "agents":
         _check_agents(params.get("agents"), f"{path}.agents", out)
     if to == "address" and not params.get("address"):
-        out.add(f"{path}.address", "Give the address to send to.")
+        out.add(f"{path}.address", Msg(N_("Give the address to send to.")))
     for key in ("subject", "body"):
         _check_text_or_locales(params, path, out, key)
 
@@ -278,15 +315,16 @@ def _webhook_check(params, path, out):
     if isinstance(url, str):
         problem = netguard.url_problem(url)
         if problem:
-            out.add(f"{path}.url", problem)
+            out.add(f"{path}.url", Msg.plain(problem))
     if params.get("payload") is not None and not isinstance(params["payload"], Mapping):
-        out.add(f"{path}.payload", "Expected a JSON object.")
+        out.add(f"{path}.payload", Msg(N_("Expected a JSON object.")))
 
 
 def _status_check(params, path, out):
     value = params.get("status")
     if isinstance(value, str) and value and value not in status_keys():
-        out.add(f"{path}.status", f"Unknown status {value!r}; known: {', '.join(status_keys())}.")
+        out.add(f"{path}.status", Msg(N_("Unknown status {value!r}; known: {known}."),
+                                      value=value, known=", ".join(status_keys())))
 
 
 def _assign_check(params, path, out):
@@ -294,20 +332,21 @@ def _assign_check(params, path, out):
 
     ref = params.get("agent")
     if ref not in (None, "") and (isinstance(ref, bool) or _agent(ref) is None):
-        out.add(f"{path}.agent", f"No active agent {ref!r}.")
+        out.add(f"{path}.agent", Msg(N_("No active agent {ref!r}."), ref=ref))
 
 
 def _role_check(params, path, out):
     value = params.get("role")
     if isinstance(value, str) and value and value not in role_keys():
-        out.add(f"{path}.role", f"Unknown role {value!r}; known: {', '.join(role_keys())}.")
+        out.add(f"{path}.role", Msg(N_("Unknown role {value!r}; known: {known}."),
+                                    value=value, known=", ".join(role_keys())))
 
 
 def _sms_check(params, path, out):
     if params.get("to") == "phone" and not params.get("phone"):
-        out.add(f"{path}.phone", "Give the number to send to.")
+        out.add(f"{path}.phone", Msg(N_("Give the number to send to.")))
     if isinstance(params.get("text"), str) and not params["text"].strip():
-        out.add(f"{path}.text", "This parameter is required.")
+        out.add(f"{path}.text", Msg(REQUIRED))
 
 
 def _linked_check(params, path, out):
@@ -317,16 +356,16 @@ def _linked_check(params, path, out):
     if copy is not None:
         known = field_map()
         if not isinstance(copy, list) or not all(isinstance(k, str) for k in copy):
-            out.add(f"{path}.copy_fields", "Expected a list of field keys.")
+            out.add(f"{path}.copy_fields", Msg(FIELD_LIST))
         else:
             for n, key in enumerate(copy):
                 if key not in known:
-                    out.add(f"{path}.copy_fields.{n}", f"Unknown field {key!r}.")
+                    out.add(f"{path}.copy_fields.{n}", Msg(UNKNOWN_FIELD, key=key))
 
 
 def _note_check(params, path, out):
     if isinstance(params.get("body"), str) and not params["body"].strip():
-        out.add(f"{path}.body", "This parameter is required.")
+        out.add(f"{path}.body", Msg(REQUIRED))
 
 
 CHECKS: dict[str, Check] = {
@@ -350,7 +389,7 @@ CHECKS: dict[str, Check] = {
 
 def check_events(events: Any, out: Problems) -> list[dict[str, Any]]:
     if not isinstance(events, list) or not events:
-        out.add("events", "Give at least one event kind, e.g. [\"created\"].")
+        out.add("events", Msg(N_("Choose at least one event.")))
         return []
     kinds = registry().event_kinds
     cleaned = []
@@ -358,12 +397,12 @@ def check_events(events: Any, out: Problems) -> list[dict[str, Any]]:
         path = f"events.{n}"
         spec = {"kind": entry} if isinstance(entry, str) else entry
         if not isinstance(spec, Mapping) or not isinstance(spec.get("kind"), str):
-            out.add(path, "Expected an event kind or {\"kind\": ..., options}.")
+            out.add(path, Msg(N_("Expected an event kind or {{\"kind\": ..., options}}.")))
             continue
         kind = spec["kind"]
         if kind not in kinds:
-            out.add(f"{path}.kind", f"Unknown event kind {kind!r}; known: "
-                                    f"{', '.join(sorted(kinds))}.")
+            out.add(f"{path}.kind", Msg(N_("Unknown event kind {kind!r}; known: {known}."),
+                                        kind=kind, known=", ".join(sorted(kinds))))
             continue
         options = {k: v for k, v in spec.items() if k != "kind"}
         check_params(EVENT_OPTIONS.get(kind, []), options, path, out)
@@ -371,22 +410,23 @@ def check_events(events: Any, out: Problems) -> list[dict[str, Any]]:
             fields = options["fields"]
             known = field_map()
             if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
-                out.add(f"{path}.fields", "Expected a list of field keys.")
+                out.add(f"{path}.fields", Msg(FIELD_LIST))
             else:
                 for i, key in enumerate(fields):
                     if key not in known:
-                        out.add(f"{path}.fields.{i}", f"Unknown field {key!r}.")
+                        out.add(f"{path}.fields.{i}", Msg(UNKNOWN_FIELD, key=key))
         if kind in TIMER_KINDS:
             _check_positive(options, path, out, "hours", 0, strict=kind == TIME_IN_STATUS)
         if kind == TIME_IN_STATUS and options.get("statuses") is not None:
             statuses = options["statuses"]
             known_statuses = status_keys()
             if not isinstance(statuses, list) or not all(isinstance(s, str) for s in statuses):
-                out.add(f"{path}.statuses", "Expected a list of status keys.")
+                out.add(f"{path}.statuses", Msg(N_("Expected a list of status keys.")))
             else:
                 for i, key in enumerate(statuses):
                     if key not in known_statuses:
-                        out.add(f"{path}.statuses.{i}", f"Unknown status {key!r}.")
+                        out.add(f"{path}.statuses.{i}",
+                                Msg(N_("Unknown status {key!r}."), key=key))
         cleaned.append({"kind": kind, **options})
     return cleaned
 
@@ -404,25 +444,26 @@ def _check_node(node, path, out, known, depth, count) -> None:
     count[0] += 1
     if count[0] > MAX_NODES:
         if count[0] == MAX_NODES + 1:
-            out.add(path, f"At most {MAX_NODES} conditions in a rule.")
+            out.add(path, Msg(N_("At most {count} conditions in a rule."), count=MAX_NODES))
         return
     if depth > MAX_DEPTH:
-        out.add(path, f"Groups nest at most {MAX_DEPTH} deep.")
+        out.add(path, Msg(N_("Groups nest at most {count} deep."), count=MAX_DEPTH))
         return
     if not isinstance(node, Mapping):
-        out.add(path, "Expected an object: {\"all\": [...]}, {\"any\": [...]}, {\"not\": ...}, "
-                      "{\"field\", \"op\", \"value\"} or {\"condition\", \"params\"}.")
+        out.add(path, Msg(N_("Expected an object: {{\"all\": [...]}}, {{\"any\": [...]}}, "
+                             "{{\"not\": ...}}, {{\"field\", \"op\", \"value\"}} or "
+                             "{{\"condition\", \"params\"}}.")))
         return
     shapes = [k for k in ("all", "any", "not", "field", "condition") if k in node]
     if len(shapes) != 1:
-        out.add(path, "Expected exactly one of all, any, not, field, condition.")
+        out.add(path, Msg(N_("Expected exactly one of all, any, not, field, condition.")))
         return
     shape = shapes[0]
     if shape in ("all", "any"):
         _extra(node, {shape}, path, out)
         children = node[shape]
         if not isinstance(children, list):
-            out.add(f"{path}.{shape}", "Expected a list of conditions.")
+            out.add(f"{path}.{shape}", Msg(N_("Expected a list of conditions.")))
             return
         for n, child in enumerate(children):
             _check_node(child, f"{path}.{shape}.{n}", out, known, depth + 1, count)
@@ -434,8 +475,9 @@ def _check_node(node, path, out, known, depth, count) -> None:
         key = node["condition"]
         entry = registry().trigger_conditions.get(key) if isinstance(key, str) else None
         if entry is None:
-            out.add(f"{path}.condition", f"Unknown condition {key!r}; known: "
-                    f"{', '.join(sorted(registry().trigger_conditions)) or 'none'}.")
+            out.add(f"{path}.condition", Msg(
+                N_("Unknown condition {key!r} (is its plugin enabled?); known: {known}."),
+                key=key, known=", ".join(sorted(registry().trigger_conditions)) or "—"))
             return
         before = len(out.errors)
         params = check_params(entry.decl.params, node.get("params"), f"{path}.params", out)
@@ -448,7 +490,8 @@ def _check_node(node, path, out, known, depth, count) -> None:
 def _extra(node: Mapping, allowed: set[str], path: str, out: Problems) -> None:
     for key in node:
         if key not in allowed:
-            out.add(f"{path}.{key}", f"Unknown key; expected {', '.join(sorted(allowed))}.")
+            out.add(f"{path}.{key}", Msg(N_("Unknown key; expected {known}."),
+                                         known=", ".join(sorted(allowed))))
 
 
 def _check_leaf(node, path, out, known) -> None:
@@ -456,75 +499,82 @@ def _check_leaf(node, path, out, known) -> None:
     subject, op = node.get("field"), node.get("op")
     info = None
     if not isinstance(subject, str) or not subject:
-        out.add(f"{path}.field", "Name a field.")
+        out.add(f"{path}.field", Msg(N_("Choose a field.")))
     elif subject.startswith(c.EVENT_PREFIX) and len(subject) > len(c.EVENT_PREFIX):
         info = {"type": "any", "choices": None}
     elif subject not in known:
-        out.add(f"{path}.field", f"Unknown field {subject!r}.")
+        out.add(f"{path}.field", Msg(UNKNOWN_FIELD, key=subject))
     else:
         info = known[subject]
     operator = c.OPERATORS.get(op) if isinstance(op, str) else None
     if operator is None:
-        out.add(f"{path}.op", f"Unknown operator {op!r}; known: {', '.join(c.OPERATORS)}.")
+        out.add(f"{path}.op", Msg(N_("Unknown operator {op!r}; known: {known}."), op=op,
+                                  known=", ".join(c.OPERATORS)))
         return
     value = node.get("value")
     vpath = f"{path}.value"
     if operator.value == c.NONE:
         if value is not None:
-            out.add(vpath, f"The operator {op!r} takes no value.")
+            out.add(vpath, Msg(N_("The operator “{label}” takes no value."), label=operator.label))
         return
     if operator.value == c.LIST:
         if not isinstance(value, list) or not value or not all(_scalar(v) for v in value):
-            out.add(vpath, f"The operator {op!r} needs a non-empty list of values.")
+            out.add(vpath, Msg(N_("The operator “{label}” needs a non-empty list of values."),
+                               label=operator.label))
             return
     elif operator.value == c.WHEN:
         problem = c.when_problem(value)
         if problem:
-            out.add(vpath, problem)
+            out.add(vpath, Msg.plain(problem))
         return
     elif operator.value == c.NUMBER:
         if not _is_number(value):
-            out.add(vpath, f"The operator {op!r} needs a number.")
+            out.add(vpath, Msg(N_("The operator “{label}” needs a number."), label=operator.label))
         return
     else:  # ANY: a value or a list of values
         if "value" not in node:
-            out.add(vpath, f"The operator {op!r} needs a value.")
+            out.add(vpath, Msg(N_("The operator “{label}” needs a value."), label=operator.label))
             return
         if not (_scalar(value) or (isinstance(value, list) and all(_scalar(v) for v in value))):
-            out.add(vpath, "Expected a value or a list of values.")
+            out.add(vpath, Msg(N_("Expected a value or a list of values.")))
             return
     if info and info.get("choices") is not None and op != "contains" and op != "not_contains":
         allowed = info["choices"]
         for item in value if isinstance(value, list) else [value]:
             if item is not None and str(item) not in allowed:
                 shown = ", ".join(allowed[:30]) + (" …" if len(allowed) > 30 else "")
-                out.add(vpath, f"{item!r} is not a choice of {subject!r}; choices: {shown}.")
+                out.add(vpath, Msg(N_("{item!r} is not a choice of {key!r}; choices: {shown}."),
+                                   item=item, key=subject, shown=shown))
 
 
 def check_actions(actions: Any, out: Problems) -> list[dict[str, Any]]:
     if not isinstance(actions, list) or not actions:
-        out.add("actions", "Give at least one action.")
+        out.add("actions", Msg(N_("Add at least one action.")))
         return []
     if len(actions) > MAX_ACTIONS:
-        out.add("actions", f"At most {MAX_ACTIONS} actions in a rule.")
+        out.add("actions", Msg(N_("At most {count} actions in a rule."), count=MAX_ACTIONS))
         return []
     known = registry().trigger_actions
     cleaned = []
     for n, item in enumerate(actions):
         path = f"actions.{n}"
         if not isinstance(item, Mapping):
-            out.add(path, "Expected {\"action\": key, \"params\": {...}}.")
+            out.add(path, Msg(N_("Expected {{\"action\": key, \"params\": {{...}}}}.")))
             continue
         _extra(item, {"action", "params"}, path, out)
         key = item.get("action")
         entry = known.get(key) if isinstance(key, str) else None
         if entry is None:
-            out.add(f"{path}.action", f"Unknown action {key!r}; known: "
-                                      f"{', '.join(sorted(known))}.")
+            out.add(f"{path}.action", Msg(
+                N_("Unknown action {key!r} (is its plugin enabled?); known: {known}."),
+                key=key, known=", ".join(sorted(known))))
             continue
         if not offered(entry.decl):
-            out.add(f"{path}.action", f"Action {key!r} is not available now: "
-                                      "what it needs is not configured.")
+            out.add(f"{path}.action", Msg(
+                N_("The action “{label}” ({key}) is not available now: the channel it sends "
+                   "through is not set up (an SMS gateway, for instance). Remove the action or "
+                   "set the channel up first."),
+                label=entry.decl.label, key=key))
             continue
         before = len(out.errors)
         params = check_params(entry.decl.params, item.get("params"), f"{path}.params", out)

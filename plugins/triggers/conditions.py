@@ -141,8 +141,8 @@ def resolve_when(spec: Any, now: datetime) -> datetime | None:
 
 def when_problem(spec: Any) -> str | None:
     if resolve_when(spec, datetime(2000, 1, 1, tzinfo=UTC)) is None:
-        return ("Expected a date (2026-05-31), a date and time, \"now\", a relative "
-                "time like \"-3d\", \"+2h\", or {\"days_ago\": 3}.")
+        return N_("Expected a date (2026-05-31), a date and time, \"now\", a relative "
+                  "time like \"-3d\", \"+2h\", or {\"days_ago\": 3}.")
     return None
 
 

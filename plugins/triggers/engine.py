@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from kernel import phones, runtime
 from kernel.db import db, utcnow
 from kernel.errors import HookdeskError
+from plugins.triggers import as_of
 from plugins.triggers import conditions as c
 from plugins.triggers.actions import Skipped
 from plugins.triggers.catalogue import TIMER_KINDS
@@ -420,8 +421,11 @@ def _describe_action(key: str, params: Mapping[str, Any]) -> str:
 def test_rule(rule: Rule | Mapping[str, Any], ticket: Any, event: Any = None) -> dict[str, Any]:
     """Would ``rule`` fire for ``ticket``? Evaluates the conditions against
     ``event`` (default: the ticket's latest event of a kind the rule listens to,
-    else a stand-in event of its first kind) and explains each one. Writes
-    nothing: everything runs in a savepoint that is rolled back."""
+    else a stand-in event of its first kind) and explains each one. A recorded
+    event is judged as the engine saw it (``as_of``): the ticket right after
+    that change, at that moment, not the ticket as it is now; a change the rule
+    made itself never fires it. Writes nothing: everything runs in a savepoint
+    that is rolled back."""
     compiled = compile_rule(rule)
     active = rule.get("active", True) if isinstance(rule, Mapping) else rule.active
     kinds = [s.kind for s in compiled.specs]
@@ -442,16 +446,23 @@ def test_rule(rule: Rule | Mapping[str, Any], ticket: Any, event: Any = None) ->
             kind_text = (f"event {event.kind!r}" + (f" #{event.id}" if event.id else
                                                        " (a stand-in: no such event yet)"))
             because.append(f"{'[yes]' if listens else '[no] '} the rule listens to {kind_text}")
+            own = bool(event.via) and event.via == compiled.via
+            if own:  # the engine never fires a rule on its own change
+                because.append("[no]  the rule made this change itself")
             if compiled.problem:
                 because.append(f"[no]  {compiled.problem}")
+            # Judged as the engine saw it: the ticket right after the event, at its moment.
+            seen, seen_event = as_of.as_event_saw_it(ticket, event)
+            moment = getattr(event, "at", None) if event.id else None
             try:
-                holds, lines = compiled.condition.explain(c.Facts(ticket, event, utcnow()))
+                holds, lines = compiled.condition.explain(
+                    c.Facts(seen, seen_event, moment or utcnow()))
             except Exception as exc:  # a plugin condition failed
                 holds, lines = False, [f"[no]  a condition failed: {_message(exc)}"]
             because.extend(lines)
     finally:
         nested.rollback()
-    would = bool(active) and listens and holds and not compiled.problem
+    would = bool(active) and listens and not own and holds and not compiled.problem
     return {
         "would_fire": would,
         "because": because,

@@ -10,9 +10,11 @@ from sqlalchemy import select
 from kernel import permissions
 from kernel.db import db, get_by_id, utcnow
 from kernel.errors import NotFound, ValidationFailed
+from kernel.i18n import N_
 from kernel.models import Ticket, TicketEvent, User
 from kernel.services.uow import unit_of_work
 from plugins.triggers import catalogue, engine
+from plugins.triggers.catalogue import Msg
 from plugins.triggers.models import Rule, Run
 
 FIELDS = ("name", "description", "active", "events", "conditions", "actions", "position",
@@ -25,38 +27,39 @@ def validate(data: Mapping[str, Any], partial: bool = False,
     """Check a rule (all of it, or for ``partial`` the parts given); raises
     ``ValidationFailed`` naming every bad part, e.g. ``conditions.all.0.op``."""
     if not isinstance(data, Mapping):
-        raise ValidationFailed({"_schema": "Expected a rule object."})
+        raise ValidationFailed({"_schema": [Msg(N_("Expected a rule object."))]})
     out = catalogue.Problems()
     cleaned: dict[str, Any] = {}
     for key in data:
         if key not in FIELDS:
-            out.add(key, f"Unknown key; a rule has: {', '.join(FIELDS)}.")
+            out.add(key, Msg(N_("Unknown key; a rule has: {known}."), known=", ".join(FIELDS)))
     if "name" in data or not partial:
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
-            out.add("name", "Give the rule a name.")
+            out.add("name", Msg(N_("Give the rule a name.")))
         elif len(name.strip()) > 200:
-            out.add("name", "At most 200 characters.")
+            out.add("name", Msg(N_("At most 200 characters.")))
         else:
             name = name.strip()
             clash = db.session.scalar(select(Rule).where(Rule.name == name))
             if unique_name and clash is not None and clash is not existing:
-                out.add("name", f"A rule named {name!r} exists already.")
+                out.add("name", Msg(N_("A rule named {name!r} exists already."), name=name))
             cleaned["name"] = name
     if "description" in data:
         text = data.get("description") or ""
         if not isinstance(text, str) or len(text) > 5000:
-            out.add("description", "Text of at most 5000 characters.")
+            out.add("description", Msg(N_("Text of at most 5000 characters.")))
         cleaned["description"] = text if isinstance(text, str) else ""
     for key in ("active", "stop_processing"):
         if key in data:
             if not isinstance(data[key], bool):
-                out.add(key, "Expected true or false.")
+                out.add(key, Msg(N_("Expected true or false.")))
             cleaned[key] = bool(data[key])
     if "position" in data:
         value = data["position"]
         if not isinstance(value, int) or isinstance(value, bool) or abs(value) > 1_000_000:
-            out.add("position", "Expected a whole number (rules run by position, then id).")
+            out.add("position", Msg(N_("Expected a whole number (rules run by position, "
+                                       "then id).")))
         else:
             cleaned["position"] = value
     if "events" in data or not partial:
@@ -66,7 +69,9 @@ def validate(data: Mapping[str, Any], partial: bool = False,
     if "actions" in data or not partial:
         cleaned["actions"] = catalogue.check_actions(data.get("actions"), out)
     if out:
-        raise ValidationFailed(out.errors)
+        failed = ValidationFailed(out.errors)
+        failed.errors = out.errors  # the same texts, kept as Msg for the editor to translate
+        raise failed
     return cleaned
 
 

@@ -2,11 +2,14 @@
 ``triggers.rules``.
 
 A list of the rules in the order they run; an editor (name, order, switches and
-the events / conditions / actions as JSON beside a reference of everything the
-catalogue offers); the dry run on a ticket; the run log. Every change goes
-through ``plugins.triggers.service``: the same checks as the REST API, the
-problems named by their path. Words shown live in the templates (this plugin's
-own catalogue, ``translations/``); checks speak the API's English.
+the events / conditions / actions picked in a form — ``static/rule-form.js``
+writes the JSON the server checks — or typed as JSON by experts, beside a
+reference of everything the catalogue offers); the dry run on a ticket; the run
+log. Every change goes through ``plugins.triggers.service``: the same checks as
+the REST API, the problems named by their path and shown under their row. Words
+shown live in the templates (this plugin's own catalogue, ``translations/``);
+the checks' problems are English ``catalogue.Msg`` texts, said here in the
+reader's language (``translated``), while the API keeps the English.
 """
 
 from __future__ import annotations
@@ -16,18 +19,22 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from kernel.db import db, utcnow
 from kernel.errors import HookdeskError, NotFound, ValidationFailed
 from kernel.models import Ticket
 from plugins.triggers import catalogue, service
+from plugins.triggers.catalogue import Msg
 from plugins.triggers.models import Rule, Run
 from web.admin import admin_required, sections_for
 from web.auth import viewer
+from web.i18n import translate_label
 
 bp = Blueprint("triggers", __name__, url_prefix="/admin/triggers",
-               template_folder="templates")
+               template_folder="templates", static_folder="static",
+               static_url_path="/static")
 
 JSON_KEYS = ("events", "conditions", "actions")
 OUTCOME_TONES = {"ok": "success", "partial": "warning", "failed": "danger",
@@ -81,6 +88,41 @@ def rules():
                    saved=request.args.get("saved"))
 
 
+def translated(message: str) -> str:
+    """A problem of the checks in the reader's language (the English when the
+    catalogue does not know it)."""
+    if not isinstance(message, Msg):
+        return gettext(message) if message else message
+    text = gettext(message.template)
+    if not message.braced:
+        return text
+    values = {k: translate_label(v) if k == "label" else v for k, v in message.values.items()}
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return str(message)
+
+
+def _labelled(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    shown = []
+    for item in items:
+        copy = {**item, "label": translate_label(item.get("label"))}
+        if item.get("help_text"):
+            copy["help_text"] = translate_label(item["help_text"])
+        for key in ("params", "options"):
+            if key in item:
+                copy[key] = _labelled(item[key])
+        if item.get("choices") and isinstance(item["choices"][0], dict):
+            copy["choices"] = _labelled(item["choices"])
+        shown.append(copy)
+    return shown
+
+
+def form_catalogue(offered: dict[str, Any]) -> dict[str, Any]:
+    """What the form's pickers offer, its labels in the reader's language."""
+    return {key: _labelled(items) for key, items in offered.items()}
+
+
 def _form_data() -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The posted form as a rule, and what cannot even be read (bad JSON)."""
     form = request.form
@@ -95,7 +137,7 @@ def _form_data() -> tuple[dict[str, Any], dict[str, list[str]]]:
     try:
         data["position"] = int(position)
     except ValueError:
-        errors["position"] = ["Expected a whole number."]
+        errors["position"] = [gettext("Expected a whole number.")]
     for key in JSON_KEYS:
         text = form.get(key, "").strip()
         if not text:
@@ -104,7 +146,7 @@ def _form_data() -> tuple[dict[str, Any], dict[str, list[str]]]:
         try:
             data[key] = json.loads(text)
         except ValueError as exc:
-            errors[key] = [f"Not valid JSON: {exc}"]
+            errors[key] = [gettext("Not valid JSON: %(problem)s", problem=exc)]
     return data, errors
 
 
@@ -122,15 +164,18 @@ def _editor(rule: Rule | None, form: dict[str, Any] | None = None,
             **{key: _pretty(getattr(source, key) if source else EXAMPLE[key])
                for key in JSON_KEYS},
         }
-    errors = errors or {}
+    errors = {path: [translated(m) for m in messages]
+              for path, messages in (errors or {}).items()}
     by_part: dict[str, list[str]] = {}
     for path, messages in errors.items():
         part = path.split(".", 1)[0]
         by_part.setdefault(part, []).extend(
             f"{path}: {m}" if path != part else m for m in messages)
     runs = service.runs(viewer(), rule_id=rule.id, limit=20) if rule is not None else []
+    offered = catalogue.catalogue()
     return _render("triggers/edit.html", status, rule=rule, form=form, errors=by_part,
-                   all_errors=errors, catalogue=catalogue.catalogue(), result=result,
+                   all_errors=errors, catalogue=offered, form_catalogue=form_catalogue(offered),
+                   result=result,
                    ticket_ref=ticket_ref, runs=runs, numbers=_tickets_by_id(runs), saved=saved)
 
 
@@ -206,7 +251,7 @@ def test(rule_id: int):
     rule = _rule_or_404(rule_id)
     ref = request.form.get("ticket", "").strip()
     if not ref:
-        return _editor(rule, errors={"ticket": ["Give a ticket number or id."]},
+        return _editor(rule, errors={"ticket": [gettext("Give a ticket number or id.")]},
                        ticket_ref=ref, status=422)
     try:
         result = service.test(rule, ref, viewer())

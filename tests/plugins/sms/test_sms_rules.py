@@ -29,7 +29,9 @@ def test_the_actions_are_offered_only_with_a_gateway(app, configure):
     assert not {"sms.send", "triggers.sms"} & _offered()
     with pytest.raises(ValidationFailed) as caught:
         rules.create(RULE)
-    assert "not available now" in caught.value.errors["actions.0.action"][0]
+    message = caught.value.errors["actions.0.action"][0]
+    assert "not available now" in message
+    assert "“Send an SMS (template or text)” (sms.send)" in message  # named, when saved
     configure("dev")
     assert {"sms.send", "triggers.sms"} <= _offered()
     assert rules.create(RULE).id

@@ -72,10 +72,10 @@ def test_problems_are_named_by_their_path(admin_client):
         {"all": [{"field": "probe_category", "op": "equals", "value": "x"}]})))
     assert bad.status_code == 422
     page = bad.get_data(as_text=True)
-    assert "conditions.all.0.op: Unknown operator" in page
+    assert "conditions.all.0.op: Неизвестный оператор &#39;equals&#39;" in page
     assert "equals" in page  # the admin's text is kept in the form
     broken = admin_client.post("/admin/triggers/new", data=_form(actions="[{oops"))
-    assert broken.status_code == 422 and "Not valid JSON" in broken.get_data(as_text=True)
+    assert broken.status_code == 422 and "Это не JSON" in broken.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(Rule.id))) == 0
     rule = service.create({"name": "Keep", "events": ["created"],
                            "actions": [{"action": "probe.tag", "params": {}}]})
@@ -103,7 +103,7 @@ def test_dry_run_on_the_screen_writes_nothing(admin_client, agent):
     db.session.expire_all()
     assert tickets.get(ticket.id).value("probe_note") is None
     missing = admin_client.post(f"/admin/triggers/{rule.id}/test", data={"ticket": "NOPE"})
-    assert missing.status_code == 422 and "Ticket not found" in missing.get_data(as_text=True)
+    assert missing.status_code == 422 and "Заявка не найдена." in missing.get_data(as_text=True)
 
 
 def test_the_run_log(admin_client, agent, make_rule):
@@ -130,3 +130,34 @@ def test_english_too(admin_client):
     admin_client.post("/language", data={"lang": "en", "next": "/admin/triggers"})
     page = admin_client.get("/admin/triggers").get_data(as_text=True)
     assert "No rules yet" in page
+
+
+def test_the_form_editor_and_its_errors_in_russian(admin_client):
+    page = admin_client.get("/admin/triggers/new").get_data(as_text=True)
+    assert 'src="/admin/triggers/static/rule-form.js"' in page
+    assert 'id="rule-catalogue"' in page and "triggers.customer_recent_failure" in page
+    words = json.loads(page.split('id="rule-words">', 1)[1].split("</script>", 1)[0])
+    assert words["add_condition"] == "Добавить условие"  # the form's words, for the script
+    assert admin_client.get("/admin/triggers/static/rule-form.js").status_code == 200
+    bad = admin_client.post("/admin/triggers/new", data=_form(
+        conditions=json.dumps({"all": [{"field": "nope", "op": "is", "value": 1},
+                                       {"field": "queue", "op": "gt"}]}),
+        actions=json.dumps([{"action": "triggers.email", "params": {"to": "customer"}}])))
+    assert bad.status_code == 422
+    page = bad.get_data(as_text=True)
+    errors = json.loads(page.split('id="rule-errors">', 1)[1].split("</script>", 1)[0])
+    assert errors["conditions.all.0.field"] == ["Неизвестное поле 'nope'."]
+    assert errors["conditions.all.1.value"] == ["Для оператора «больше» нужно число."]
+    assert errors["actions.0.params.subject"] == ["Этот параметр обязателен."]
+    assert "Этот параметр обязателен." in page  # the summary, without the script too
+    assert db.session.scalar(db.select(db.func.count(Rule.id))) == 0
+
+
+def test_the_api_keeps_the_english(client, admin):
+    from plugins.triggers import catalogue
+
+    with pytest.raises(Exception) as caught:
+        service.create({"name": "x", "events": ["created"], "actions": [
+            {"action": "triggers.email", "params": {"to": "customer"}}]})
+    message = caught.value.errors["actions.0.params.subject"][0]
+    assert message == "This parameter is required." and isinstance(message, catalogue.Msg)

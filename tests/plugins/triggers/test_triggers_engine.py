@@ -2,11 +2,12 @@
 index, 1,000 rules, and a dry run that writes nothing."""
 
 import logging
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import text
 
-from kernel.db import db
+from kernel.db import db, utcnow
 from kernel.models import Message, Ticket
 from kernel.services import history, tickets
 from plugins.triggers import engine, service
@@ -245,3 +246,40 @@ def test_dry_run_uses_the_right_event_and_says_why_not(app, agent, make_rule):
     assert result["would_fire"] is True
     earlier = [e for e in history.for_ticket(ticket) if e.kind == "status_changed"][-2]
     assert service.test(rule, ticket.id, event_id=earlier.id)["would_fire"] is False
+
+
+def test_dry_run_judges_the_ticket_as_the_event_saw_it(app, agent, customer, make_rule):
+    """Issue 15: the dry run said "would fire" for a creation the rule did not fire
+    on, judging the ticket as it is now (its priority was raised later, another
+    ticket of the customer was opened later)."""
+    rule = make_rule("Urgent repeat", ["created"], [_act("probe.tag", text="x")],
+                     {"all": [{"field": "priority", "op": "is", "value": "high"},
+                              {"condition": "triggers.customer_has_open_ticket",
+                               "params": {}}]})
+    ticket = tickets.create({"subject": "A", "customer": customer.id}, actor=agent)
+    tickets.create({"subject": "B", "customer": customer.id}, actor=agent)
+    tickets.update(ticket, {"priority": "high", "probe_a": "later"}, actor=agent)
+    db.session.commit()
+    assert not [r for r in _runs() if r.ticket_id == ticket.id]  # it did not fire
+    created = history.for_ticket(ticket)[0]
+    result = service.test(rule, ticket.number)
+    assert result["event"] == {"id": created.id, "kind": "created"}
+    assert result["would_fire"] is False, result["because"]
+    assert any(line.startswith("  [no]") and "priority" in line for line in result["because"])
+    assert "  [no]  Customer has another open ticket (triggers.customer_has_open_ticket)" in \
+        result["because"]
+    now = SimpleNamespace(id=None, kind="created", data={}, via=None, actor=None,
+                          actor_id=None, ticket_id=ticket.id, at=utcnow())
+    assert engine.test_rule(rule, ticket, now)["would_fire"] is True  # today's ticket would
+
+
+def test_dry_run_never_fires_a_rule_on_its_own_change(app, agent, make_rule):
+    rule = make_rule("Escalate", ["fields_changed"],
+                     [_act("triggers.set_fields", values={"probe_b": "done"})])
+    ticket = tickets.create({"subject": "A"}, actor=agent)
+    tickets.update(ticket, {"probe_a": "x"}, actor=agent)
+    own = history.for_ticket(ticket)[-1]
+    assert own.via == "rule:Escalate"
+    result = service.test(rule, ticket.id, event_id=own.id)
+    assert result["would_fire"] is False
+    assert "[no]  the rule made this change itself" in result["because"]

@@ -1,6 +1,7 @@
 """History conditions (seed 002, S4): the customer's other tickets."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,9 +14,36 @@ pytestmark = pytest.mark.plugins("helpdesk", "triggers")
 
 
 def _holds(ticket, key, **params):
+    """Judged now, as a new event on the ticket is (the dry run of the ticket's
+    recorded creation would count the other tickets as they were then)."""
     rule = {"name": "probe", "events": ["created"], "actions": [],
             "conditions": {"condition": key, "params": params}}
-    return engine.test_rule(rule, ticket)["would_fire"]
+    now = SimpleNamespace(id=None, kind="created", data={}, via=None, actor=None,
+                          actor_id=None, ticket_id=ticket.id, at=utcnow())
+    return engine.test_rule(rule, ticket, now)["would_fire"]
+
+
+def test_the_dry_run_of_a_past_event_counts_the_tickets_as_they_were(app, agent, customer):
+    first = tickets.create({"subject": "first", "customer": customer.id}, actor=agent)
+    failed = tickets.create({"subject": "failed", "customer": customer.id}, actor=agent,
+                            type="probe_order")
+    current = tickets.create({"subject": "now", "customer": customer.id}, actor=agent)
+    tickets.transition(first, "resolved", actor=agent)  # closed after "now" was created
+    tickets.transition(failed, "cancelled", actor=agent)
+    tickets.create({"subject": "later", "customer": customer.id}, actor=agent)
+    rule = {"name": "probe", "events": ["created"], "actions": [], "conditions": {}}
+
+    def then(key, **params):
+        return engine.test_rule({**rule, "conditions": {"condition": key, "params": params}},
+                                current)["would_fire"]
+
+    assert then("triggers.customer_has_open_ticket", type="probe_order")  # open then
+    assert not _holds(current, "triggers.customer_has_open_ticket", type="probe_order")
+    assert not then("triggers.customer_recent_failure", days=30)  # cancelled later
+    assert _holds(current, "triggers.customer_recent_failure", days=30)
+    assert then("triggers.customer_ticket_count", min_count=2, days=30)
+    assert not then("triggers.customer_ticket_count", min_count=3, days=30)  # "later" is later
+    assert _holds(current, "triggers.customer_ticket_count", min_count=3, days=30)
 
 
 def _age(ticket, days):
