@@ -65,7 +65,10 @@ def audit():
     """The configuration change log (K3), newest first."""
     from kernel.services import audit as audit_service
 
-    return render_template("admin/audit.html", audit_entries=audit_service.recent(200))
+    from web.admin import audit_words
+
+    return render_template("admin/audit.html", audit_entries=audit_service.recent(200),
+                           words=audit_words)
 
 
 @bp.get("/plugins")
@@ -80,14 +83,23 @@ def plugins():
         installed = discover()
     except Exception:  # noqa: BLE001 - a broken third-party package must not hide the page
         installed = {}
+    described = _descriptions()
     rows = []
     for name in sorted(set(enabled) | set(installed)):
         info = enabled.get(name) or installed[name]
+        title, summary = described.get(name, (None, None))
         rows.append({"name": name, "version": info.version, "builtin": info.builtin,
                      "distribution": info.distribution, "enabled": name in enabled,
-                     "description": info.description})
+                     "title": title, "description": summary or info.description})
     return render_template("admin/plugins.html", rows=rows,
                            configured=current_app.config.get("HOOKDESK_PLUGINS"))
+
+
+def _descriptions() -> dict[str, tuple[str, str]]:
+    """Enabled plugins' own title and summary, in the reader's language (X2). A
+    disabled plugin's code never runs: it shows its name and docstring."""
+    return {name: (i18n.translate_label(decl.title), i18n.translate_label(decl.summary))
+            for name, decl in runtime.host().collect("hookdesk_describe_plugin")}
 
 
 # -- live settings ------------------------------------------------------------------
@@ -196,7 +208,9 @@ def settings():
     groups: dict[str, list] = {}
     for name, (_key, plugin, _decl) in form.settings_keys.items():
         groups.setdefault(plugin, []).append(form[name])
-    return render_template("admin/settings.html", form=form, groups=groups), status
+    titles = {name: title for name, (title, _summary) in _descriptions().items()}
+    return render_template("admin/settings.html", form=form, groups=groups,
+                           titles=titles), status
 
 
 def _is_post() -> bool:
