@@ -23,40 +23,55 @@ PROPER_NAMES = {
     "SMSC", "SMS.ru", "SMTP", "IMAP", "LMTP", "TLS", "Asterisk", "AMI", "Zadarma", "PBX",
     "HMAC", "SHA", "ID", "PDF", "PNG", "JPEG", "UTC", "WebP", "Bearer", "Redis", "PostgreSQL",
     "SQLite", "HOOKDESK_PLUGINS", "Swagger", "Markdown", "CRM", "VIP", "GIF", "XLSX", "QR",
-    "Русский", "English", "Email", "E-mail", "e-mail", "Webhook",
+    "Русский", "English", "Email", "E-mail", "e-mail", "Webhook", "RU", "EN", "POST", "GET",
 }
 SKIP_TAGS = {"script", "style", "code", "kbd", "pre", "samp", "svg", "noscript"}
 WORD = re.compile(r"(?<![\w@./:#{-])[A-Za-z][A-Za-z-]*[A-Za-z](?![\w@/:}-])")
-CODE_LIKE = re.compile(r"[\w.+-]+@[\w.-]+|https?://\S+|\b[\w-]*\d[\w-]*\b|\{[^}]*\}")
+# E-mail addresses, URLs, anything with a digit or an underscore (keys, numbers),
+# {placeholders}, header names (X-Hookdesk-Signature), and literals quoted for the
+# reader to type: «hookdesk db upgrade», “done, Done”, `hookdesk sms smpp-listen`.
+CODE_LIKE = re.compile(r"[\w.+-]+@[\w.-]+|https?://\S+|\b\w*[\d_]\w*\b|\{[^}]*\}"
+                       r"|\b[A-Z][a-z]*(?:-[A-Z][a-z]*)+\b|«[^»]*»|“[^”]*”|`[^`]*`")
+
+
+VOID = {"input", "br", "img", "meta", "link", "hr", "source", "wbr", "area", "col"}
 
 
 class _Text(HTMLParser):
+    """The words a person reads: text nodes and the attributes read aloud or shown
+    on hover, outside code and outside elements marked as another language."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.skip = 0
+        self.stack: list[tuple[str, bool]] = []  # (tag, starts a skipped part)
         self.parts: list[str] = []
 
+    @property
+    def skipping(self) -> bool:
+        return any(skips for _tag, skips in self.stack)
+
     def handle_starttag(self, tag, attrs):
-        if tag in SKIP_TAGS:
-            self.skip += 1
         attrs = dict(attrs)
-        if attrs.get("translate") == "no" or "mono" in (attrs.get("class") or "").split():
-            if tag not in ("input", "textarea", "br", "img"):
-                self.skip += 1
-                self._closing = getattr(self, "_closing", []) + [tag]
-        for name in ("placeholder", "title", "aria-label", "alt"):
-            if attrs.get(name) and not self.skip:
-                self.parts.append(attrs[name])
+        # Text marked as another language (a third-party plugin's own words, the
+        # English version of a template) is not the interface's.
+        foreign = attrs.get("lang") not in (None, "", "ru") and tag != "html"
+        skips = (tag in SKIP_TAGS or foreign or attrs.get("translate") == "no"
+                 or "mono" in (attrs.get("class") or "").split())
+        if not self.skipping and not skips:
+            for name in ("placeholder", "title", "aria-label", "alt"):
+                if attrs.get(name):
+                    self.parts.append(attrs[name])
+        if tag not in VOID:
+            self.stack.append((tag, skips))
 
     def handle_endtag(self, tag):
-        if tag in SKIP_TAGS and self.skip:
-            self.skip -= 1
-        elif getattr(self, "_closing", None) and self._closing[-1] == tag:
-            self._closing.pop()
-            self.skip -= 1
+        for index in range(len(self.stack) - 1, -1, -1):
+            if self.stack[index][0] == tag:
+                del self.stack[index:]
+                break
 
     def handle_data(self, data):
-        if not self.skip:
+        if not self.skipping:
             self.parts.append(data)
 
 

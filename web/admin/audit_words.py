@@ -3,12 +3,16 @@ and values as a person reads them (not JSON with escaped letters)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from kernel.i18n import N_
 from web import i18n
+
+CODE = re.compile(r"[a-z0-9_.:-]+")
 
 ACTIONS = {
     "fields.create_choice_list": N_("List created"),
@@ -54,9 +58,15 @@ KEYS = {
 }
 
 
-def action_name(action: str) -> str:
+def action_name(action: str) -> Markup:
+    """A kernel action in words; a plugin's as its title and the action's code."""
     known = ACTIONS.get(action)
-    return i18n.gettext_raw(known) if known else action
+    if known:
+        return Markup.escape(i18n.gettext_raw(known))
+    plugin, _dot, rest = action.partition(".")
+    from web.admin import plugin_title
+
+    return Markup("{} · <code>{}</code>").format(plugin_title(plugin), rest or action)
 
 
 def key_name(key: str) -> str:
@@ -64,13 +74,17 @@ def key_name(key: str) -> str:
     return i18n.gettext_raw(known) if known else key
 
 
-def value_text(value: Any) -> str:
+def value_text(value: Any) -> Markup | str:
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, list | tuple):
-        return ", ".join(value_text(v) for v in value) or "—"
+        return Markup(", ").join(value_text(v) for v in value) or "—"
     if isinstance(value, dict):
-        return "; ".join(f"{key_name(str(k))}: {value_text(v)}" for k, v in value.items()) or "—"
-    return i18n.translate_label(str(value))
+        return Markup("; ").join(Markup("{}: {}").format(key_name(str(k)), value_text(v))
+                                 for k, v in value.items()) or "—"
+    text = str(value)
+    if CODE.fullmatch(text):
+        return Markup("<code>{}</code>").format(text)  # a key or a code, not a word
+    return i18n.translate_label(text)

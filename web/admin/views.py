@@ -64,7 +64,6 @@ def outbox_retry(message_id: int):
 def audit():
     """The configuration change log (K3), newest first."""
     from kernel.services import audit as audit_service
-
     from web.admin import audit_words
 
     return render_template("admin/audit.html", audit_entries=audit_service.recent(200),
@@ -208,9 +207,7 @@ def settings():
     groups: dict[str, list] = {}
     for name, (_key, plugin, _decl) in form.settings_keys.items():
         groups.setdefault(plugin, []).append(form[name])
-    titles = {name: title for name, (title, _summary) in _descriptions().items()}
-    return render_template("admin/settings.html", form=form, groups=groups,
-                           titles=titles), status
+    return render_template("admin/settings.html", form=form, groups=groups), status
 
 
 def _is_post() -> bool:
