@@ -110,7 +110,7 @@ def hookdesk_register_choice_lists():
 def hookdesk_register_settings():
     return [
         d.SettingDecl("kernel.default_ticket_type", N_("Default ticket type"), None, "choice",
-                      "The type new tickets get when none is chosen."),
+                      N_("The type new tickets get when none is chosen.")),
     ]
 
 

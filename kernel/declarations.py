@@ -143,6 +143,15 @@ class RoleDecl:
 
 
 @dataclass(frozen=True)
+class PluginDescription:
+    """A plugin's name and one or two sentences on what it does, for people:
+    both marked with ``N_`` so they are read in the viewer's language."""
+
+    title: str
+    summary: str = ""
+
+
+@dataclass(frozen=True)
 class SettingDecl:
     """A live option: ``key`` is namespaced ``<plugin>.<name>``."""
 

@@ -52,7 +52,8 @@ def load(host: PluginHost) -> list[tuple[str, str, str]]:
     if customer_user.customer and not customer_user.customer.phones:
         customers.update(customer_user.customer, {"phones": ["+7 912 345-67-89"]})
     people = [customer_user.customer]
-    for name, phone in [("Пётр Иванов", "+7 903 111-22-33"), ("Olga Smirnova", "+7 916 555-44-33")]:
+    for name, phone in [("Пётр Иванов", "+7 903 111-22-33"),
+                        ("Ольга Смирнова", "+7 916 555-44-33")]:
         existing = db.session.scalar(db.select(Customer).where(Customer.name == name))
         people.append(existing or customers.create({"name": name, "phones": [phone]}))
     ctx = DemoContext(admin, agent, customer_user, people, utcnow(), random.Random(42))

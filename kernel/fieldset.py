@@ -45,6 +45,7 @@ from kernel.models import (
     ChoiceList,
     Customer,
     FieldDefinition,
+    LabelTranslation,
     Setting,
     Ticket,
     TicketType,
@@ -53,7 +54,7 @@ from kernel.models import (
 from kernel.models.fields import OVERRIDABLE
 
 STAMP_KEY = "kernel.fieldset_stamp"
-_WATCHED = (FieldDefinition, ChoiceList, ChoiceItem)
+_WATCHED = (FieldDefinition, ChoiceList, ChoiceItem, LabelTranslation)
 _MEMO = "hookdesk.fieldset.memo"  # session.info: this transaction's _Memo
 _PRIVATE = "hookdesk.fieldset.private"  # session.info: uncommitted writes to watched tables
 _BUMP = "hookdesk.fieldset.bump"  # session.info: a new stamp is due before commit
@@ -105,6 +106,8 @@ class _View:
         self.stamp = stamp
         self.active = active
         self.choice_lists: dict[str, list[tuple[str, str]]] = {}
+        # source text -> {locale: text}: the admin's words in other languages.
+        self.labels: dict[str, dict[str, str]] | None = None
 
 
 class _Memo:
@@ -255,6 +258,20 @@ def base_choices(field: Field) -> list[tuple[str, str]] | None:
             view.choice_lists[field.choice_list] = items
         return list(items)
     return None
+
+
+def label_catalogue() -> dict[str, dict[str, str]]:
+    """The translations of admin-written words, ``{source: {locale: text}}``,
+    shared like the fields (same stamp; read once per stamp per process)."""
+    view = _memo().view
+    if view.labels is None:
+        catalogue: dict[str, dict[str, str]] = {}
+        for source, locale, text in db.session.execute(
+            select(LabelTranslation.source, LabelTranslation.locale, LabelTranslation.text)
+        ):
+            catalogue.setdefault(source, {})[locale] = text
+        view.labels = catalogue
+    return view.labels
 
 
 def _definition(key: str) -> FieldDefinition | None:

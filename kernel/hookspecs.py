@@ -50,6 +50,19 @@ hookspec = pluggy.HookspecMarker("hookdesk")
 
 
 @hookspec
+def hookdesk_describe_plugin() -> d.PluginDescription:
+    """How this plugin is named and described to people (X2), in both languages.
+
+    Called: when the admin screens list plugins and group their settings.
+    Receives: nothing. Returns: one ``PluginDescription`` whose ``title`` and
+    ``summary`` are marked with ``N_`` and translated in the plugin's catalogue.
+    Combine: each plugin describes itself; a plugin that does not implement it is
+    shown by its entry-point name and the first paragraph of its docstring.
+    Since 0.2.
+    """
+
+
+@hookspec
 def hookdesk_register_ticket_types() -> list[d.TicketTypeDecl]:
     """Ticket types this plugin brings (K2).
 

@@ -1453,6 +1453,20 @@ def test_hookdesk_blob_references(tmp_path):
         assert not store.exists(young) and store.exists(attached.sha256)
 
 
+def test_hookdesk_describe_plugin(app, client, admin):
+    """Each built-in plugin names itself in both languages; the admin screens use it."""
+    from web.testing import login
+
+    described = dict(app.extensions["hookdesk"].collect("hookdesk_describe_plugin"))
+    assert described["warranty"].title == "Warranty claims"
+    login(client, admin)
+    client.post("/language", data={"lang": "ru", "next": "/admin/plugins"})
+    html = client.get("/admin/plugins").get_data(as_text=True)
+    assert "Гарантийные обращения" in html and "Обработка звонков автосервиса" in html
+    settings_page = client.get("/admin/settings").get_data(as_text=True)
+    assert "<h2>Телефония</h2>" in settings_page or "<h2>SMS</h2>" in settings_page
+
+
 def test_every_hook_has_a_test():
     module = sys.modules[__name__]
     tests = {name for name, obj in inspect.getmembers(module, inspect.isfunction)

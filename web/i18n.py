@@ -27,6 +27,7 @@ import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from babel import Locale, dates
 from flask import (
@@ -34,6 +35,7 @@ from flask import (
     Flask,
     current_app,
     g,
+    has_app_context,
     has_request_context,
     redirect,
     request,
@@ -41,6 +43,7 @@ from flask import (
 )
 from flask_babel import Babel, force_locale, get_locale, get_translations
 from flask_babel import refresh as babel_refresh
+from sqlalchemy.exc import SQLAlchemyError
 
 from kernel.i18n import N_
 from kernel.services import users
@@ -195,8 +198,14 @@ def reltime(value: datetime | None, now: datetime | None = None) -> str:
 
 
 def timezone_choices(now: datetime | None = None) -> list[tuple[str, str]]:
-    """``[(name, "(UTC+03:00) Europe/Moscow"), ...]`` sorted by offset, then name."""
-    now = now or datetime.now(UTC)
+    """``[(name, "(UTC+03:00) Москва"), ...]`` sorted by offset, then name: the
+    city in the reader's language (from CLDR, through Babel)."""
+    now = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
+    return _timezone_choices(current_locale(), now)
+
+
+@lru_cache(maxsize=8)
+def _timezone_choices(locale: str, now: datetime) -> list[tuple[str, str]]:
     rows = []
     for name in users.timezones():
         legacy = name.startswith(("Etc/", "SystemV/", "US/", "posix", "right")) or "/" not in name
@@ -206,20 +215,36 @@ def timezone_choices(now: datetime | None = None) -> list[tuple[str, str]]:
         minutes = int(offset.total_seconds() // 60)
         sign = "+" if minutes >= 0 else "-"
         hours, mins = divmod(abs(minutes), 60)
-        rows.append((minutes, name, f"(UTC{sign}{hours:02d}:{mins:02d}) {name.replace('_', ' ')}"))
+        city = dates.get_timezone_location(name, locale=locale, return_city=True)
+        rows.append((minutes, city, name, f"(UTC{sign}{hours:02d}:{mins:02d}) {city}"))
     rows.sort()
-    return [(name, label) for _m, name, label in rows]
+    return [(name, label) for _m, _city, name, label in rows]
 
 
 # -- words that come from the kernel and plugins -----------------------------------
 
 
 def translate_label(text: str | None) -> str:
-    """A label declared with ``N_`` (status, field, choice...) in the current
-    language; a label an admin wrote is returned as written."""
+    """A label in the current language: the text an admin gave for this language
+    (``kernel.services.labels``), else the message catalogues' translation of a
+    label declared with ``N_`` (status, field, choice...), else as written."""
     if not text:
         return text or ""
-    return gettext_raw(text)
+    # The admin's own text first: it may also re-word a declared label.
+    return admin_label(text, current_locale()) or gettext_raw(text)
+
+
+def admin_label(text: str, locale: str) -> str | None:
+    """The admin's own translation of ``text`` into ``locale``, if any."""
+    if not has_app_context():
+        return None
+    from kernel.services import labels
+
+    try:
+        return labels.lookup(text, locale)
+    except SQLAlchemyError:
+        # An error page after a failed transaction still renders its labels.
+        return None
 
 
 def gettext_raw(text: str) -> str:

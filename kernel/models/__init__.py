@@ -2,6 +2,7 @@
 
 from kernel.models.audit import AuditEntry
 from kernel.models.fields import ChoiceItem, ChoiceList, FieldDefinition
+from kernel.models.labels import LabelTranslation
 from kernel.models.outbox import OutboxMessage
 from kernel.models.people import Customer, CustomerEmail, CustomerPhone, Role, User, user_roles
 from kernel.models.settings import Setting
@@ -26,6 +27,7 @@ __all__ = [
     "CustomerEmail",
     "CustomerPhone",
     "FieldDefinition",
+    "LabelTranslation",
     "Message",
     "NumberCounter",
     "OutboxMessage",

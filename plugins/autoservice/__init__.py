@@ -94,6 +94,14 @@ DEFAULT_OUTCOMES = [
 
 
 @hookimpl
+def hookdesk_describe_plugin():
+    return d.PluginDescription(
+        N_("Auto service"),
+        N_("Call handling for a car service: every call is a contact whose category decides "
+           "whether it becomes a service request."))
+
+
+@hookimpl
 def hookdesk_register_pipelines():
     return [CONTACT_PIPELINE, REQUEST_PIPELINE]
 

@@ -29,6 +29,14 @@ PIPELINE = d.PipelineDecl(
 
 
 @hookimpl
+def hookdesk_describe_plugin():
+    return d.PluginDescription(
+        N_("Helpdesk"),
+        N_("The “Request” ticket type with its support pipeline and the usual intake fields:"
+           " contract number, contact phone, campaign and comment."))
+
+
+@hookimpl
 def hookdesk_register_pipelines():
     return [PIPELINE]
 

@@ -18,6 +18,14 @@ from kernel.i18n import N_
 
 
 @hookimpl
+def hookdesk_describe_plugin():
+    return d.PluginDescription(
+        N_("Notifications"),
+        N_("Letters to customers on every change that matters, and to employees on the "
+           "events they chose."))
+
+
+@hookimpl
 def hookdesk_register_migrations():
     return os.path.join(os.path.dirname(__file__), "migrations", "versions")
 

@@ -24,6 +24,14 @@ from plugins.orders import (
 
 
 @hookimpl
+def hookdesk_describe_plugin():
+    return d.PluginDescription(
+        N_("Orders"),
+        N_("Orders with documents and links: requests from the portal and the site become "
+           "orders that customers follow stage by stage."))
+
+
+@hookimpl
 def hookdesk_register_pipelines():
     return scenarios.pipelines()
 

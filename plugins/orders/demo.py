@@ -39,8 +39,8 @@ def load(ctx) -> None:
                                    "details": "Нужна диагностика ноутбука: не включается.",
                                    "subject": "Ремонт ноутбука"}, via="demo")
     # An order of the buy-and-deliver scenario, made from a request and half-way through.
-    request = service.submit_request({"subject": "Кофемашина De'Longhi из Италии",
-                                      "details": "De'Longhi Dedica EC685, серебристая, 1 шт.",
+    request = service.submit_request({"subject": "Кофемашина «Делонги» из Италии",
+                                      "details": "«Делонги Дедика» EC685, серебристая, 1 шт.",
                                       "address": "Москва, ул. Лесная, д. 5, кв. 12",
                                       "budget": "до 30 000 ₽"}, actor=customer_user,
                                      via="demo")

@@ -22,6 +22,14 @@ GATEWAY_CHOICES = [("", N_("None (SMS off)")), ("dev", N_("Development: keep mes
 
 
 @hookimpl
+def hookdesk_describe_plugin():
+    return d.PluginDescription(
+        N_("SMS"),
+        N_("Sends SMS from the ticket card and from rules, with templates, through SMS.ru, "
+           "any SMPP centre or the development gateway."))
+
+
+@hookimpl
 def hookdesk_register_migrations():
     return os.path.join(os.path.dirname(__file__), "migrations", "versions")
 

@@ -20,6 +20,14 @@ from kernel.i18n import N_
 
 
 @hookimpl
+def hookdesk_describe_plugin():
+    return d.PluginDescription(
+        N_("Telephony"),
+        N_("Calls from Asterisk, Zadarma and other PBXs: a pop-up with the customer while "
+           "the phone rings, tickets for calls and click-to-call."))
+
+
+@hookimpl
 def hookdesk_register_migrations():
     return os.path.join(os.path.dirname(__file__), "migrations", "versions")
 

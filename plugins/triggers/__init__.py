@@ -18,6 +18,14 @@ from plugins.triggers import models  # noqa: F401 - the tables must be known to 
 
 
 @hookimpl
+def hookdesk_describe_plugin():
+    return d.PluginDescription(
+        N_("Rules"),
+        N_("Automation: when an event happens and the conditions hold, rules send letters "
+           "and SMS, change fields, assign people and call webhooks."))
+
+
+@hookimpl
 def hookdesk_register_migrations():
     return os.path.join(os.path.dirname(__file__), "migrations", "versions")
 

@@ -40,6 +40,14 @@ CLAIM_TYPE = "claim"
 
 
 @hookimpl
+def hookdesk_describe_plugin():
+    return d.PluginDescription(
+        N_("Warranty claims"),
+        N_("Real-estate warranty: houses, apartments with floor plans, their owners, and "
+           "claims whose defects are marked on the plan."))
+
+
+@hookimpl
 def hookdesk_register_pipelines():
     return [PIPELINE]
 

@@ -10,6 +10,15 @@ from flask.cli import with_appcontext
 
 from kernel import declarations as d
 from kernel import hookimpl
+from kernel.i18n import N_
+
+
+@hookimpl
+def hookdesk_describe_plugin():
+    return d.PluginDescription(
+        N_("Webhooks"),
+        N_("Tells other systems what happened: signed HTTP calls to the addresses an admin "
+           "registers, retried until they are accepted."))
 
 
 @hookimpl

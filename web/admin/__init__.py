@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, has_request_context, request, url_for
+from flask import Blueprint, abort, g, has_request_context, request, url_for
 from werkzeug.routing import BuildError
 
 from kernel import permissions
@@ -121,7 +121,19 @@ def _admin_context() -> dict[str, Any]:
     from web.auth import viewer
 
     user = viewer()
-    return {"admin_sections": sections_for(user) if user is not None else []}
+    return {"admin_sections": sections_for(user) if user is not None else [],
+            "plugin_title": plugin_title}
+
+
+def plugin_title(name: str) -> str:
+    """A plugin's own title in the reader's language (its entry-point name if it
+    gives none): section headings group by plugin."""
+    from web.admin.views import _descriptions
+
+    titles = getattr(g, "_hookdesk_plugin_titles", None)
+    if titles is None:
+        titles = g._hookdesk_plugin_titles = {n: t for n, (t, _s) in _descriptions().items()}
+    return titles.get(name, name)
 
 
 from web.admin import (  # noqa: E402,F401  - registers the routes

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 
 from kernel.errors import ValidationFailed
 from kernel.i18n import N_
+from kernel.services import labels
 from web import i18n
 from web.forms import apply_errors
 
@@ -51,3 +52,25 @@ def first_error(exc: ValidationFailed) -> str:
         for message in messages:
             return translate(message)
     return ""
+
+
+def texts_data(source: str | None, field: str) -> dict[str, str]:
+    """Form data of ``<field>_ru``, ``<field>_en`` for an edit form: the texts
+    saved for ``source`` (X2)."""
+    saved = labels.translations(source)
+    return {f"{field}_{loc}": saved.get(loc, "") for loc in i18n.LOCALES}
+
+
+def save_texts(form: FlaskForm, source: str | None, field: str) -> None:
+    """Save the ``<field>_<locale>`` inputs of ``form`` as the texts of ``source``.
+    Call inside the unit of work that saved the row, so both land or neither."""
+    if not source:
+        return
+    labels.save(source, {loc: form[f"{field}_{loc}"].data for loc in i18n.LOCALES
+                         if f"{field}_{loc}" in form}, field)
+
+
+def texts_changed(form: FlaskForm, source: str | None, field: str) -> bool:
+    saved = labels.translations(source)
+    return any((form[f"{field}_{loc}"].data or "").strip() != saved.get(loc, "")
+               for loc in i18n.LOCALES if f"{field}_{loc}" in form)

@@ -9,9 +9,10 @@ from kernel.db import db
 from kernel.errors import NotFound, ValidationFailed
 from kernel.models import ChoiceList
 from kernel.services import fields as field_service
+from kernel.services.uow import unit_of_work
 from web import i18n
 from web.admin import admin_required, bp
-from web.admin.common import first_error, show_errors
+from web.admin.common import first_error, save_texts, show_errors, texts_data
 from web.admin.forms import ChoiceEditForm, ChoiceItemForm, ChoiceListForm
 from web.auth import viewer
 
@@ -32,8 +33,10 @@ def create_dictionary():
     if not form.validate():
         return dictionaries(form, 422)
     try:
-        row = field_service.create_choice_list(form.key.data.strip(), form.name.data,
-                                               actor=viewer())
+        with unit_of_work():
+            row = field_service.create_choice_list(form.key.data.strip(), form.name.data,
+                                                   actor=viewer())
+            save_texts(form, row.name, "name")
     except ValidationFailed as exc:
         show_errors(form, exc)
         return dictionaries(form, 422)
@@ -60,7 +63,8 @@ def _page(clist: ChoiceList, add_form: ChoiceItemForm | None = None,
             edit_forms[item.value] = ChoiceEditForm(
                 formdata=None, prefix=f"i{item.id}",
                 data={"value": item.value, "label": i18n.translate_label(item.label),
-                      "group": item.group, "visible": item.visible})
+                      "group": item.group, "visible": item.visible,
+                      **texts_data(item.label, "label")})
     return render_template(
         "admin/dictionary.html", clist=clist, items=items, edit_forms=edit_forms,
         add_form=add_form or ChoiceItemForm(formdata=None, data={"visible": True}),
@@ -86,9 +90,11 @@ def add_item(key: str):
         show_errors(form, ValidationFailed({"value": _("This value is already in the list.")}))
         return _page(clist, add_form=form, status=422)
     try:
-        field_service.save_choice(clist.key, value, form.label.data,
-                                  group=(form.group.data or "").strip(),
-                                  visible=bool(form.visible.data), actor=viewer())
+        with unit_of_work():
+            field_service.save_choice(clist.key, value, form.label.data,
+                                      group=(form.group.data or "").strip(),
+                                      visible=bool(form.visible.data), actor=viewer())
+            save_texts(form, form.label.data.strip(), "label")
     except ValidationFailed as exc:
         show_errors(form, exc)
         return _page(clist, add_form=form, status=422)
@@ -110,10 +116,12 @@ def update_item(key: str, item_id: int):
     if label == i18n.translate_label(item.label):
         label = item.label  # unchanged: keep the declared (translatable) label
     try:
-        field_service.save_choice(clist.key, item.value, label,
-                                  group=(form.group.data or "").strip(),
-                                  visible=bool(form.visible.data), parent=item.parent,
-                                  actor=viewer())
+        with unit_of_work():
+            field_service.save_choice(clist.key, item.value, label,
+                                      group=(form.group.data or "").strip(),
+                                      visible=bool(form.visible.data), parent=item.parent,
+                                      actor=viewer())
+            save_texts(form, label.strip(), "label")
     except ValidationFailed as exc:
         show_errors(form, exc)
         return _page(clist, failed=(item.value, form), status=422)

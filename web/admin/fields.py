@@ -12,9 +12,10 @@ from kernel.errors import NotFound, ValidationFailed
 from kernel.models import ChoiceList, FieldDefinition, TicketType
 from kernel.models.fields import OVERRIDABLE
 from kernel.services import fields as field_service
+from kernel.services.uow import unit_of_work
 from web import i18n
 from web.admin import admin_required, bp
-from web.admin.common import show_errors
+from web.admin.common import save_texts, show_errors, texts_changed, texts_data
 from web.admin.forms import FIELD_TYPE_LABELS, CustomFieldForm, FieldEditForm
 from web.auth import viewer
 from web.forms import options
@@ -97,7 +98,10 @@ def create_field():
     try:
         if bad:
             raise ValidationFailed({"ticket_types": f"Unknown ticket type {bad[0]!r}."})
-        row = field_service.create_custom(data, actor=viewer())
+        with unit_of_work():
+            row = field_service.create_custom(data, actor=viewer())
+            save_texts(form, row.label, "label")
+            save_texts(form, row.help_text, "help_text")
     except ValidationFailed as exc:
         show_errors(form, exc)
         return fields(form, 422)
@@ -124,6 +128,8 @@ def _edit_page(row: FieldDefinition, form: FieldEditForm | None = None, status: 
             row.overrides or {}).get("label") and not row.is_custom else effective.label
         data["help_text"] = i18n.translate_label(effective.help_text) if not (
             row.overrides or {}).get("help_text") and not row.is_custom else effective.help_text
+        data.update(texts_data(effective.label, "label"))
+        data.update(texts_data(effective.help_text, "help_text"))
         form = FieldEditForm(formdata=None, data=data)
     clist = None
     if effective.choice_list:
@@ -167,11 +173,18 @@ def update_field(key: str):
             current = i18n.translate_label(current)  # the form showed it translated
         if v != current:
             changes[k] = v
-    if not changes:
+    texts = changes or texts_changed(form, changes.get("label", effective.label), "label") or \
+        texts_changed(form, changes.get("help_text", effective.help_text), "help_text")
+    if not texts:
         flash(_("Nothing changed."), "info")
         return redirect(url_for("admin.edit_field", key=row.key), code=303)
     try:
-        field_service.override(row.key, changes, actor=viewer())
+        with unit_of_work():
+            if changes:
+                field_service.override(row.key, changes, actor=viewer())
+            saved = _effective(row)
+            save_texts(form, saved.label, "label")
+            save_texts(form, saved.help_text, "help_text")
     except ValidationFailed as exc:
         show_errors(form, exc)
         return _edit_page(row, form, 422)

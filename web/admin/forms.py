@@ -21,12 +21,33 @@ KEY_HELP = _l("Latin lower-case letters, digits and “_”; cannot be changed l
 TEMPLATE_HELP = _l("Variables: {year}, {month}, {day}, {type} and {seq} — the counter, "
                    "exactly once; e.g. REQ-{year}-{seq:05d}.")
 REQUIRED = _l("This field is required.")
+OTHER_LANGUAGE_HELP = _l("Shown to people who read in this language; empty: the text above "
+                         "as written.")
+
+
+def texts(label_ru, label_en, long: bool = False):
+    """Two inputs: the text in Russian and in English (X2). An admin's word is shown
+    in the viewer's language, else as written in the main input. Declare them right
+    after the main input (``name_ru, name_en = texts(...)``): forms render fields in
+    the order they were made."""
+    if long:
+        return tuple(TextAreaField(lbl, validators=[Length(max=2000)], render_kw={"rows": 2},
+                                   description=OTHER_LANGUAGE_HELP)
+                     for lbl in (label_ru, label_en))
+    return tuple(StringField(lbl, validators=[Length(max=200)], description=OTHER_LANGUAGE_HELP)
+                 for lbl in (label_ru, label_en))
+
+
+NAME_TEXTS = (_l("Name in Russian"), _l("Name in English"))
+LABEL_TEXTS = (_l("Label in Russian"), _l("Label in English"))
+HELP_TEXTS = (_l("Help text in Russian"), _l("Help text in English"))
 
 
 class TypeCreateForm(FlaskForm):
     key = StringField(_l("Key"), validators=[DataRequired(REQUIRED), Length(max=64)],
                       description=KEY_HELP)
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    name_ru, name_en = texts(*NAME_TEXTS)
     pipeline = SelectField(_l("Pipeline"), validate_choice=False)
     initial_status = SelectField(_l("Initial status"), validate_choice=False,
                                  description=_l("Empty: the first status of the pipeline."))
@@ -37,6 +58,7 @@ class TypeCreateForm(FlaskForm):
 
 class TypeEditForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    name_ru, name_en = texts(*NAME_TEXTS)
     initial_status = SelectField(_l("Initial status"), validate_choice=False)
     order = IntegerField(_l("Order in lists"), validators=[Optional()])
     is_active = BooleanField(_l("Active"),
@@ -55,6 +77,7 @@ class PipelineCreateForm(FlaskForm):
     key = StringField(_l("Key"), validators=[DataRequired(REQUIRED), Length(max=64)],
                       description=KEY_HELP)
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    name_ru, name_en = texts(*NAME_TEXTS)
     statuses = TextAreaField(
         _l("Statuses"), validators=[DataRequired(REQUIRED)],
         description=_l("One a line: key, name and group (open, closed_success or "
@@ -71,6 +94,7 @@ class StatusForm(FlaskForm):
     key = StringField(_l("Key"), validators=[DataRequired(REQUIRED), Length(max=64)],
                       description=KEY_HELP)
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    name_ru, name_en = texts(*NAME_TEXTS)
     group = SelectField(_l("Group"), validate_choice=False)
 
     def __init__(self, *args, **kwargs):
@@ -80,6 +104,7 @@ class StatusForm(FlaskForm):
 
 class StatusEditForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    name_ru, name_en = texts(*NAME_TEXTS)
     group = SelectField(_l("Group"), validate_choice=False)
 
     def __init__(self, *args, **kwargs):
@@ -92,9 +117,11 @@ class StatusEditForm(FlaskForm):
 
 class FieldEditForm(FlaskForm):
     label = StringField(_l("Label"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    label_ru, label_en = texts(*LABEL_TEXTS)
     help_text = TextAreaField(_l("Help text"), validators=[Length(max=2000)],
                               description=_l("Shown under the field in the form."),
                               render_kw={"rows": 2})
+    help_text_ru, help_text_en = texts(*HELP_TEXTS, long=True)
     order = IntegerField(_l("Order"), validators=[Optional()],
                          description=_l("Smaller numbers come first."))
     required = BooleanField(_l("Required"))
@@ -131,21 +158,24 @@ class CustomFieldForm(FieldEditForm):
         super().__init__(*args, **kwargs)
         self.type.choices = options((k, str(label)) for k, label in FIELD_TYPE_LABELS)
 
-    field_order = ("key", "label", "type", "choice_list", "choices", "reference", "ticket_types",
-                   "help_text", "order", "required", "shown_in_list", "shown_on_card",
-                   "shown_to_customer", "editable_by_customer")
+    field_order = ("key", "label", "label_ru", "label_en", "type", "choice_list", "choices",
+                   "reference", "ticket_types", "help_text", "help_text_ru", "help_text_en",
+                   "order", "required", "shown_in_list", "shown_on_card", "shown_to_customer",
+                   "editable_by_customer")
 
 
 class ChoiceListForm(FlaskForm):
     key = StringField(_l("Key"), validators=[DataRequired(REQUIRED), Length(max=64)],
                       description=KEY_HELP)
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    name_ru, name_en = texts(*NAME_TEXTS)
 
 
 class ChoiceItemForm(FlaskForm):
     value = StringField(_l("Value"), validators=[DataRequired(REQUIRED), Length(max=64)],
                         description=_l("Stored in tickets; cannot be changed later."))
     label = StringField(_l("Label"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    label_ru, label_en = texts(*LABEL_TEXTS)
     group = StringField(_l("Group"), validators=[Length(max=200)],
                         description=_l("Items of one group are shown together."))
     visible = BooleanField(_l("Shown in lists"), default=True)
@@ -154,6 +184,7 @@ class ChoiceItemForm(FlaskForm):
 class ChoiceEditForm(FlaskForm):
     value = HiddenField()
     label = StringField(_l("Label"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    label_ru, label_en = texts(*LABEL_TEXTS)
     group = StringField(_l("Group"), validators=[Length(max=200)])
     visible = BooleanField(_l("Shown in lists"))
 

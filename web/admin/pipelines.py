@@ -11,8 +11,9 @@ from kernel.errors import NotFound, ValidationFailed
 from kernel.models import Pipeline, Ticket, TicketType
 from kernel.models.workflow import STATUS_GROUPS
 from kernel.services import workflow
+from kernel.services.uow import unit_of_work
 from web.admin import admin_required, bp
-from web.admin.common import first_error, show_errors
+from web.admin.common import first_error, save_texts, show_errors, texts_data
 from web.admin.forms import PipelineCreateForm, StatusEditForm, StatusForm
 from web.auth import viewer
 
@@ -58,8 +59,10 @@ def create_pipeline():
         return pipelines(form, 422)
     try:
         statuses = _parse_statuses(form.statuses.data)
-        row = workflow.create_pipeline(form.key.data.strip(), form.name.data.strip(), statuses,
-                                       actor=viewer())
+        with unit_of_work():
+            row = workflow.create_pipeline(form.key.data.strip(), form.name.data.strip(),
+                                           statuses, actor=viewer())
+            save_texts(form, row.name, "name")
     except ValidationFailed as exc:
         errors = {("statuses" if k.startswith("statuses") else k): v
                   for k, v in exc.errors.items()}
@@ -78,7 +81,7 @@ def _page(pipe: Pipeline, add_form: StatusForm | None = None, edit_forms: dict |
             edit_forms[s.key] = StatusEditForm(
                 formdata=None, prefix=f"s-{s.key}",
                 data={"name": s.name, "group": s.group, "color": s.color or "#94a3b8",
-                      "no_color": not s.color})
+                      "no_color": not s.color, **texts_data(s.name, "name")})
     allowed = {(t.from_status_id, t.to_status_id) for t in pipe.transitions}
     counts = dict(db.session.execute(
         db.select(Ticket.status_id, db.func.count())
@@ -105,8 +108,10 @@ def add_status(key: str):
     if not form.validate():
         return _page(pipe, add_form=form, status=422)
     try:
-        row = workflow.add_status(pipe.key, form.key.data.strip(), form.name.data.strip(),
-                                  form.group.data, actor=viewer())
+        with unit_of_work():
+            row = workflow.add_status(pipe.key, form.key.data.strip(), form.name.data.strip(),
+                                      form.group.data, actor=viewer())
+            save_texts(form, row.name, "name")
     except ValidationFailed as exc:
         show_errors(form, exc)
         return _page(pipe, add_form=form, status=422)
@@ -126,8 +131,11 @@ def update_status(key: str, status_key: str):
         return _page(pipe, edit_forms={status_key: form}, status=422)
     color = "" if form.no_color.data else (form.color.data or "").strip()
     try:
-        workflow.update_status(pipe.key, status_key, {
-            "name": form.name.data, "group": form.group.data, "color": color}, actor=viewer())
+        with unit_of_work():
+            workflow.update_status(pipe.key, status_key, {
+                "name": form.name.data, "group": form.group.data, "color": color},
+                actor=viewer())
+            save_texts(form, (form.name.data or "").strip(), "name")
     except ValidationFailed as exc:
         show_errors(form, exc)
         return _page(pipe, edit_forms={status_key: form}, status=422)

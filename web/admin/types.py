@@ -10,9 +10,17 @@ from kernel.errors import NotFound, ValidationFailed
 from kernel.models import Pipeline, Ticket, TicketType
 from kernel.services import settings as settings_service
 from kernel.services import workflow
+from kernel.services.uow import unit_of_work
 from web import i18n
 from web.admin import admin_required, bp
-from web.admin.common import first_error, show_errors, translate
+from web.admin.common import (
+    first_error,
+    save_texts,
+    show_errors,
+    texts_changed,
+    texts_data,
+    translate,
+)
 from web.admin.forms import NumberingForm, TypeCreateForm, TypeEditForm
 from web.auth import viewer
 from web.forms import options
@@ -77,10 +85,12 @@ def create_type():
     if not form.validate():
         return types(form, 422)
     try:
-        row = workflow.create_type(
-            form.key.data.strip(), form.name.data.strip(), form.pipeline.data,
-            number_template=form.number_template.data.strip(),
-            initial_status=form.initial_status.data or None, actor=viewer())
+        with unit_of_work():
+            row = workflow.create_type(
+                form.key.data.strip(), form.name.data.strip(), form.pipeline.data,
+                number_template=form.number_template.data.strip(),
+                initial_status=form.initial_status.data or None, actor=viewer())
+            save_texts(form, row.name, "name")
     except ValidationFailed as exc:
         show_errors(form, exc)
         return types(form, 422)
@@ -112,7 +122,7 @@ def _edit_page(row: TicketType, form: TypeEditForm | None = None,
         form = TypeEditForm(formdata=None, data={
             "name": row.name, "initial_status": row.initial_status.key if row.initial_status
             else "", "order": row.order, "is_active": row.is_active,
-            "customer_can_create": row.customer_can_create})
+            "customer_can_create": row.customer_can_create, **texts_data(row.name, "name")})
     form.initial_status.choices = options(
         (s.key, i18n.translate_label(s.name)) for s in row.pipeline.statuses)
     numbering = numbering or NumberingForm(formdata=None,
@@ -148,7 +158,10 @@ def update_type(key: str):
     if form.order.data is not None:
         changes["order"] = form.order.data
     try:
-        changed = workflow.update_type(row.key, changes, actor=viewer())
+        with unit_of_work():
+            texts = texts_changed(form, changes["name"], "name")
+            changed = workflow.update_type(row.key, changes, actor=viewer()) or texts
+            save_texts(form, changes["name"], "name")
     except ValidationFailed as exc:
         show_errors(form, exc)
         return _edit_page(row, form, status=422)

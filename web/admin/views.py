@@ -64,8 +64,10 @@ def outbox_retry(message_id: int):
 def audit():
     """The configuration change log (K3), newest first."""
     from kernel.services import audit as audit_service
+    from web.admin import audit_words
 
-    return render_template("admin/audit.html", audit_entries=audit_service.recent(200))
+    return render_template("admin/audit.html", audit_entries=audit_service.recent(200),
+                           words=audit_words)
 
 
 @bp.get("/plugins")
@@ -80,14 +82,23 @@ def plugins():
         installed = discover()
     except Exception:  # noqa: BLE001 - a broken third-party package must not hide the page
         installed = {}
+    described = _descriptions()
     rows = []
     for name in sorted(set(enabled) | set(installed)):
         info = enabled.get(name) or installed[name]
+        title, summary = described.get(name, (None, None))
         rows.append({"name": name, "version": info.version, "builtin": info.builtin,
                      "distribution": info.distribution, "enabled": name in enabled,
-                     "description": info.description})
+                     "title": title, "description": summary or info.description})
     return render_template("admin/plugins.html", rows=rows,
                            configured=current_app.config.get("HOOKDESK_PLUGINS"))
+
+
+def _descriptions() -> dict[str, tuple[str, str]]:
+    """Enabled plugins' own title and summary, in the reader's language (X2). A
+    disabled plugin's code never runs: it shows its name and docstring."""
+    return {name: (i18n.translate_label(decl.title), i18n.translate_label(decl.summary))
+            for name, decl in runtime.host().collect("hookdesk_describe_plugin")}
 
 
 # -- live settings ------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from wtforms import BooleanField, SelectField, StringField, TelField, TextAreaField
 
 from kernel import fieldset, permissions
@@ -195,11 +196,16 @@ def customer_lookup():
         return jsonify(error=" ".join(messages), customers=[]), 422
     from kernel import phones as phone_lib
 
-    return jsonify(customers=[
-        {"id": c.id, "name": c.name, "phones": [phone_lib.display(p.number) for p in c.phones],
-         "open_tickets": len(customers.open_tickets(c))}
-        for c in found
-    ])
+    rows = []
+    for c in found:
+        count = len(customers.open_tickets(c))
+        rows.append({"id": c.id, "name": c.name,
+                     "phones": [phone_lib.display(p.number) for p in c.phones],
+                     "open_tickets": count,
+                     # Plural forms come from the catalogue: 1 заявка, 3 заявки, 5 заявок.
+                     "open_label": ngettext("%(num)d open ticket", "%(num)d open tickets",
+                                            count)})
+    return jsonify(customers=rows)
 
 
 def customer_of(customer_id: int) -> Customer | None:

@@ -42,7 +42,7 @@
             radio.type = "radio"; radio.name = "customer_id"; radio.value = c.id;
             var b = document.createElement("b"); b.textContent = " " + c.name + " ";
             var span = document.createElement("span"); span.className = "muted";
-            span.textContent = c.phones.join(", ") + (c.open_tickets ? " · " + c.open_tickets + " " + box.getAttribute("data-text-open") : "");
+            span.textContent = c.phones.join(", ") + (c.open_tickets ? " · " + c.open_label : "");
             label.appendChild(radio); label.appendChild(b); label.appendChild(span);
             li.appendChild(label); list.appendChild(li);
           });
