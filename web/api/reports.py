@@ -17,30 +17,30 @@ blp = Blueprint("api_reports", __name__, url_prefix="/reports",
                             "claims by category and house, ...")
 
 
-class ReportFilterOut(Schema):
+class ReportDeclFilterOut(Schema):
     key = fields.String(required=True)
     label = fields.String(required=True)
     choices = fields.List(fields.Dict(keys=fields.String(), values=fields.String()),
                           required=True, metadata={"description": "[{value, label}]"})
 
 
-class ReportColumnOut(Schema):
+class ReportDeclColumnOut(Schema):
     key = fields.String(required=True)
     label = fields.String(required=True)
     kind = fields.String(required=True, metadata={
         "description": "text | label | count | share (a fraction 0..1)"})
 
 
-class ReportInfoOut(Schema):
+class ReportDeclOut(Schema):
     key = fields.String(required=True)
     title = fields.String(required=True)
     description = fields.String(required=True)
     period = fields.Boolean(required=True)
-    columns = fields.List(fields.Nested(ReportColumnOut), required=True)
-    filters = fields.List(fields.Nested(ReportFilterOut), required=True)
+    columns = fields.List(fields.Nested(ReportDeclColumnOut), required=True)
+    filters = fields.List(fields.Nested(ReportDeclFilterOut), required=True)
 
 
-class ReportQuery(Schema):
+class ReportTableQuery(Schema):
     from_ = fields.Date(data_key="from", metadata={
         "description": "First day (inclusive, the deployment's time zone); "
                        "default: 29 days before 'to'."})
@@ -50,13 +50,13 @@ class ReportQuery(Schema):
         metadata={"description": "The report's filters as key:value; see GET /reports."})
 
 
-class ReportOut(Schema):
+class ReportTableOut(Schema):
     key = fields.String(required=True)
     title = fields.String(required=True)
     from_ = fields.Date(data_key="from", required=True)
     to = fields.Date(required=True)
     filters = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
-    columns = fields.List(fields.Nested(ReportColumnOut), required=True)
+    columns = fields.List(fields.Nested(ReportDeclColumnOut), required=True)
     rows = fields.List(fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True)),
                        required=True, metadata={"description": "One object per row, by "
                                                                "column key."})
@@ -86,7 +86,7 @@ def _filters(items: list[str]) -> dict[str, str]:
 
 @blp.route("")
 class ReportList(MethodView):
-    @blp.response(200, ReportInfoOut(many=True))
+    @blp.response(200, ReportDeclOut(many=True))
     @require_token
     def get(self):
         """The reports the token's user may see, with their columns and filters."""
@@ -95,8 +95,8 @@ class ReportList(MethodView):
 
 @blp.route("/<key>")
 class Report(MethodView):
-    @blp.arguments(ReportQuery, location="query")
-    @blp.response(200, ReportOut)
+    @blp.arguments(ReportTableQuery, location="query")
+    @blp.response(200, ReportTableOut)
     @require_token
     def get(self, args, key):
         """A report's figures over a period, filtered (needs the report's permission)."""
