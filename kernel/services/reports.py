@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kernel import permissions, runtime
 from kernel import declarations as d
+from kernel import permissions, runtime
 from kernel.errors import NotFound, ValidationFailed
 from kernel.models import User
 
