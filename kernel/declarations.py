@@ -304,12 +304,16 @@ class EventKindDecl:
 @dataclass(frozen=True)
 class NotificationChannelDecl:
     """A way to reach a person: ``send(recipient, subject, body, context)``.
-    ``available()``, when given, says whether the channel can send now (configured)."""
+    ``available()``, when given, says whether the channel can send now (configured).
+    ``address_of(user)``, when given, is the employee's address on this channel
+    (None: they have none); only such channels (and e-mail) are offered for
+    employees' notifications (A5)."""
 
     key: str
     label: str
     send: Callable[..., None]
     available: Callable[[], bool] | None = None
+    address_of: Callable[[Any], str | None] | None = None
 
 
 @dataclass(frozen=True)
