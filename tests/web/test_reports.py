@@ -149,3 +149,15 @@ def test_each_report_has_its_own_permission(client, app, agent, admin):
         assert "data-report-table" in html and "data-chart" not in html
     finally:
         registry.pop("test.secret")
+
+
+@pytest.mark.plugins("helpdesk", "autoservice")
+def test_an_older_declaration_gets_a_page_csv_and_api_too(client, agent):
+    """The auto-service report declares only key, title and build."""
+    login(client, agent)
+    page = client.get("/reports/autoservice.contacts")
+    assert page.status_code == 200 and "data-chart" not in page.get_data(as_text=True)
+    assert client.get("/reports/autoservice.contacts/csv").mimetype == "text/csv"
+    got = client.get("/api/v1/reports/autoservice.contacts", headers=bearer(agent)).json
+    assert [c["key"] for c in got["columns"]] == ["category", "outcome", "contacts"]
+    assert "conversion_rate" in got["extra"]
