@@ -313,22 +313,74 @@ class EventKindDecl:
 @dataclass(frozen=True)
 class NotificationChannelDecl:
     """A way to reach a person: ``send(recipient, subject, body, context)``.
-    ``available()``, when given, says whether the channel can send now (configured)."""
+    ``available()``, when given, says whether the channel can send now (configured).
+    ``address_of(user)``, when given, is the employee's address on this channel
+    (None: they have none); only such channels (and e-mail) are offered for
+    employees' notifications (A5)."""
 
     key: str
     label: str
     send: Callable[..., None]
     available: Callable[[], bool] | None = None
+    address_of: Callable[[Any], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class ReportColumn:
+    """A column of a report's table. ``kind``: "text" (shown as given), "label"
+    (a label declared with ``N_`` or written by an admin: shown in the viewer's
+    language), "count" (an integer) or "share" (a fraction 0..1, shown as %)."""
+
+    key: str
+    label: str
+    kind: str = "text"
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """A filter of a report: one value picked from ``choices()`` (``[(value,
+    label)]``, labels shown in the viewer's language). The chosen value reaches
+    ``build`` as ``params["filters"][key]``; a value not among the choices is
+    refused, naming the filter."""
+
+    key: str
+    label: str
+    choices: Callable[[], Sequence[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class ReportChart:
+    """How the report page draws its bar chart: one bar per row, labelled by the
+    ``label`` columns (joined with " · "), one segment per column of ``values``
+    (stacked), coloured by ``colors`` (CSS colours, in the order of ``values``)."""
+
+    label: Sequence[str]
+    values: Sequence[str]
+    colors: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
 class ReportDecl:
-    """A report: ``build(params) -> {"columns": [...], "rows": [...]}``."""
+    """A report: ``build(params) -> {"columns": [...], "rows": [...]}``.
+
+    ``params`` holds ``from``/``to`` (dates, inclusive, in the deployment's time
+    zone), ``filters`` (``{key: value}``, only filters the viewer chose) and
+    ``actor``. ``rows`` are lists in the order of ``columns`` (column keys).
+    Optional, so older declarations keep working: ``description``, ``columns``
+    (labels and kinds of the table's columns; without them the keys are shown),
+    ``filters``, ``chart`` (without it the page shows the table only) and
+    ``period`` (False: the report ignores the dates and the page hides them).
+    ``permission`` guards the page, the CSV and the API endpoint."""
 
     key: str
     title: str
     build: Callable[..., Mapping[str, Any]]
     permission: str = "reports.view"
+    description: str = ""
+    columns: Sequence[ReportColumn] = ()
+    filters: Sequence[ReportFilter] = ()
+    chart: ReportChart | None = None
+    period: bool = True
 
 
 @dataclass(frozen=True)

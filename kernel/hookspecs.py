@@ -245,7 +245,14 @@ def hookdesk_register_reports() -> list[d.ReportDecl]:
     """Reports, e.g. campaign effectiveness (A7).
 
     Called: at start-up. Receives: nothing. Returns: a list of ``ReportDecl``.
-    Combine: all collected.
+    Combine: all collected; a key declared twice is an error naming both plugins.
+    Each report gets a page ``/reports/<key>`` (period, filters, table, chart),
+    a CSV and ``GET /api/v1/reports/<key>``, all guarded by its ``permission``.
+    ``build(params)`` gets ``from``/``to`` (dates), ``filters`` and ``actor`` and
+    returns ``{"columns": [keys], "rows": [[...]], ...}`` from aggregate SQL.
+    Optional, so older declarations keep working: ``description``, ``columns``
+    (``ReportColumn``), ``filters`` (``ReportFilter``), ``chart`` (``ReportChart``)
+    and ``period``.
     """
 
 

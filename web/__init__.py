@@ -56,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None, plugin_objects: dict | None
     from web.admin import bp as admin_bp
     from web.agent import bp as agent_bp
     from web.portal import bp as portal_bp
+    from web.reports import bp as reports_bp
     from web.settings import bp as settings_bp
 
     i18n.init_app(app)
@@ -63,7 +64,8 @@ def create_app(config: dict[str, Any] | None = None, plugin_objects: dict | None
     ratelimit.init_app(app)
     forms.init_app(app)
     auth.init_app(app)
-    for blueprint in (views.bp, portal_bp, agent_bp, settings_bp, files.bp, admin_bp):
+    for blueprint in (views.bp, portal_bp, agent_bp, settings_bp, files.bp, admin_bp,
+                      reports_bp):
         app.register_blueprint(blueprint)
     api.init_app(app)
     for _plugin, blueprints in host.collect("hookdesk_register_blueprints"):

@@ -11,6 +11,7 @@ translated (declare them with ``kernel.i18n.N_``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import request, url_for
@@ -19,6 +20,7 @@ from werkzeug.routing import BuildError
 from kernel import permissions, runtime
 from kernel.i18n import N_
 from kernel.models import User
+from kernel.services import reports
 from web import i18n
 
 
@@ -30,6 +32,8 @@ class CoreItem:
     audience: str = "agent"  # agent | customer
     permission: str | None = None
     order: int = 100
+    # Shown only when this says so (the reports entry: some report the viewer may see).
+    when: Callable[[User], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ CORE_ITEMS: list[CoreItem] = [
     CoreItem("core.status", N_("System"), "core.status", "agent", "admin.settings", order=900),
     CoreItem("admin", N_("Administration"), "admin.index", "agent", "admin.settings", order=800),
     CoreItem("agent.board", N_("Board"), "agent.board", "agent", "tickets.view", order=15),
+    CoreItem("reports", N_("Reports"), "reports.index", "agent", order=700,
+             when=lambda user: bool(reports.visible(user))),
 ]
 
 
@@ -66,6 +72,8 @@ def menu_for(user: User | None) -> list[MenuEntry]:
     entries: list[MenuEntry] = []
     for item in CORE_ITEMS:
         if item.audience != audience or not _allowed(user, item.permission):
+            continue
+        if item.when is not None and not item.when(user):
             continue
         try:
             url = url_for(item.endpoint)

@@ -99,3 +99,10 @@ def hookdesk_load_demo_data(ctx):
                 "resolved": ["in_progress", "resolved"], "rejected": ["rejected"]}.get(status, [])
         for step in path:
             tickets.transition(ticket, step, actor=ctx.agent)
+
+
+@hookimpl
+def hookdesk_register_reports():
+    from plugins.helpdesk import reports
+
+    return [reports.declaration()]

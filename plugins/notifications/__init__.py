@@ -57,9 +57,10 @@ def hookdesk_register_settings():
 
 @hookimpl
 def hookdesk_register_blueprints():
+    from plugins.notifications.admin import bp as admin_bp
     from plugins.notifications.views import bp
 
-    return [bp]
+    return [bp, admin_bp]
 
 
 @hookimpl

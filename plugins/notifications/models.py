@@ -38,3 +38,23 @@ class DeadlineNotice(db.Model):
         Integer, ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     deadline: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Rule(db.Model):
+    """An administrator's choice for others (A5): notify ``target`` — every
+    employee of a role (``role:<key>``) or one employee (``user:<id>``) — of
+    ``event`` by ``channel``, or not. A rule for the employee outranks their
+    roles' rules; among roles "on" wins. Employees may still turn off what a rule
+    turns on for them (their ``Preference``), never turn on what one turns off."""
+
+    __tablename__ = "notifications_rules"
+    __table_args__ = (UniqueConstraint("target", "event", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(80), index=True)
+    # Set for "user:<id>" targets, so the rule goes with the user.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(100), index=True)
+    channel: Mapped[str] = mapped_column(String(64), default="email")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -7,11 +7,14 @@ of the event (a transition's comment only when it was meant for the customer):
 the ``locale`` of their portal account, else ``HOOKDESK_DEFAULT_LOCALE``. Every
 address of the customer gets it: portal accounts and the customer's e-mails.
 
-Agents get an e-mail, if their settings say so (``Preference`` rows, else the
-defaults of ``AGENT_EVENTS``), when a ticket is assigned to them, when the
-customer replies on their ticket, when the deadline of their ticket passes, and
-when a new ticket arrives in a queue they follow. Nobody is told of their own
-action.
+Employees are told, by e-mail or a channel a plugin adds, when a ticket is
+assigned to them, when the customer replies on their ticket, when the deadline
+of their ticket passes, when a new ticket arrives in a queue they follow and,
+if an administrator or they themselves choose so, of every new ticket. Who
+hears of what by which channel is decided in one place,
+``plugins.notifications.recipients`` (defaults of ``AGENT_EVENTS``, the
+administrator's rules per role or employee, the employee's own narrowing).
+Nobody is told of their own action.
 
 Every letter is written to the outbox *inside the transaction of the change*
 (``hookdesk_event_recorded``), with the idempotency key
@@ -38,12 +41,13 @@ from kernel.errors import ValidationFailed
 from kernel.i18n import N_
 from kernel.models import ChoiceItem, ChoiceList, Message, Status, Ticket, TicketEvent, User
 from kernel.services.uow import unit_of_work
+from plugins.notifications import recipients
 from plugins.notifications.models import DeadlineNotice, Preference
 
 log = logging.getLogger("hookdesk.notifications")
 
-CHANNEL = "email"
-# Channels an agent can choose in the settings: those with an address on a User.
+CHANNEL = recipients.EMAIL
+# E-mail is always offered; ``recipients.channels()`` adds those plugins declare.
 AGENT_CHANNELS = (CHANNEL,)
 NEW_TICKET = "new_ticket:"  # + queue key: "a new ticket in a queue I follow"
 SCAN_JOB = "notifications.deadline_scan"
@@ -57,6 +61,7 @@ class AgentEvent:
     label: str
     help_text: str
     default: bool
+    group: str = "mine"  # mine: tickets one manages; all: every ticket
 
 
 AGENT_EVENTS = [
@@ -66,6 +71,9 @@ AGENT_EVENTS = [
                N_("A new message from the customer on a ticket you manage."), True),
     AgentEvent("deadline_passed", N_("The deadline of my ticket passed"),
                N_("Once per ticket and deadline, while the ticket is open."), True),
+    AgentEvent("ticket_created", N_("A new ticket arrives"),
+               N_("Every new ticket, whoever manages it and whatever its queue."), False,
+               "all"),
 ]
 DEFAULTS = {e.key: e.default for e in AGENT_EVENTS}
 
@@ -92,21 +100,22 @@ def default_for(event: str) -> bool:
     return DEFAULTS.get(event, False)  # following a queue is opt-in
 
 
+def channel_keys() -> list[str]:
+    return [key for key, _label in recipients.channels()]
+
+
 def preferences(user: User) -> dict[tuple[str, str], bool]:
-    """Every ``(event, channel)`` an agent can choose, with the current choice."""
-    stored = {(p.event, p.channel): p.enabled for p in db.session.scalars(
-        select(Preference).where(Preference.user_id == user.id))}
-    return {(event, channel): stored.get((event, channel), default_for(event))
-            for event in event_keys() for channel in AGENT_CHANNELS}
+    """Every ``(event, channel)`` an agent can choose, with what is in force now."""
+    return recipients.effective(user, [(e, default_for(e)) for e in event_keys()])[0]
+
+
+def locked(user: User) -> set[tuple[str, str]]:
+    """``(event, channel)`` an administrator's rule turned off for ``user``."""
+    return recipients.effective(user, [(e, default_for(e)) for e in event_keys()])[1]
 
 
 def wants(user: User | None, event: str, channel: str = CHANNEL) -> bool:
-    if user is None or not user.is_active or not user.is_agent or not user.email:
-        return False
-    row = db.session.scalar(select(Preference.enabled).where(
-        Preference.user_id == user.id, Preference.event == event,
-        Preference.channel == channel))
-    return default_for(event) if row is None else bool(row)
+    return recipients.wants(user, event, channel, default_for(event))
 
 
 def save_preferences(user: User, choices: dict[tuple[str, str], bool],
@@ -120,17 +129,28 @@ def save_preferences(user: User, choices: dict[tuple[str, str], bool],
     if not user.is_agent:
         raise ValidationFailed({"user": "Notification settings are for employees."})
     known = set(event_keys())
+    known_channels = set(channel_keys())
     errors = {f"{e}/{c}": "Unknown event or channel." for e, c in choices
-              if e not in known or c not in AGENT_CHANNELS}
+              if e not in known or c not in known_channels}
     if errors:
         raise ValidationFailed(errors)
     changed = 0
+    # A choice equal to what is in force without it (default, administrator's
+    # rules) is stored as no row, so it keeps following them.
+    inherited = recipients.effective(user, [(e, default_for(e)) for e, _c in choices],
+                                     with_own=False)[0]
     with unit_of_work():
         rows = {(p.event, p.channel): p for p in db.session.scalars(
             select(Preference).where(Preference.user_id == user.id))}
         for (event, channel), enabled in choices.items():
             row = rows.get((event, channel))
-            current = row.enabled if row is not None else default_for(event)
+            base = inherited.get((event, channel), default_for(event))
+            current = row.enabled if row is not None else base
+            if bool(enabled) == base:
+                if row is not None:
+                    db.session.delete(row)
+                changed += current != bool(enabled)
+                continue
             if row is None:
                 db.session.add(Preference(user_id=user.id, event=event, channel=channel,
                                           enabled=bool(enabled)))
@@ -141,13 +161,10 @@ def save_preferences(user: User, choices: dict[tuple[str, str], bool],
 
 
 def followers(queue: str | None) -> list[User]:
+    """Employees a new ticket in ``queue`` is e-mailed to."""
     if not queue:
         return []
-    return list(db.session.scalars(
-        select(User).join(Preference, Preference.user_id == User.id)
-        .where(Preference.event == NEW_TICKET + queue, Preference.channel == CHANNEL,
-               Preference.enabled.is_(True), User.is_active.is_(True), User.kind == "agent")
-        .order_by(User.id)))
+    return [u for u, channel in recipients.recipients(NEW_TICKET + queue) if channel == CHANNEL]
 
 
 # -- links -------------------------------------------------------------------------
@@ -262,23 +279,49 @@ def on_event(event: TicketEvent, ticket: Ticket) -> int:
             if isinstance(to, User) and to.id == actor_id and event.kind != "created":
                 continue  # nobody is told of their own action (but "we got it" is)
             send(to, customer_template, locale, customer_link(ticket), extra)
-    # Employees (A5).
+    # Employees (A5): who hears of what, by which channel, is ``recipients``' call.
+    def tell(what: str, concerned: list[User | None] | None, template: str,
+             extra: dict[str, Any] | None = None) -> None:
+        for user, channel in recipients.recipients(what, concerned, default_for(what)):
+            if user.id == actor_id:
+                continue
+            if channel == CHANNEL:
+                send(user, template, None, agent_link(ticket), extra)
+                continue
+            to = recipients.address(user, channel)
+            if to and f"{channel}:{to}" not in written:
+                written.add(f"{channel}:{to}")
+                _send_other(user, channel, to, what, ticket, f"notify-{event.id}-{channel}-{to}")
+
     if event.kind in ("created", "assigned"):
         to_id = ticket.assignee_id if event.kind == "created" else data.get("to")
-        assignee = get_by_id(User, to_id) if to_id else None
-        if assignee is not None and assignee.id != actor_id and wants(assignee, "assigned"):
-            send(assignee, "agent_assigned", None, agent_link(ticket))
+        if to_id:
+            tell("assigned", [get_by_id(User, to_id)], "agent_assigned")
     if event.kind == "created":
-        for user in followers(ticket.queue):
-            if user.id != actor_id:
-                send(user, "agent_new_ticket", None, agent_link(ticket))
-    if event.kind == "message_posted" and data.get("author_kind") == "customer":
-        assignee = ticket.assignee
-        if (assignee is not None and assignee.id != actor_id
-                and wants(assignee, "customer_replied")):
-            send(assignee, "agent_customer_replied", None, agent_link(ticket),
-                 {"message": get_by_id(Message, data.get("message_id"))})
+        if ticket.queue:
+            tell(NEW_TICKET + ticket.queue, None, "agent_new_ticket")
+        tell("ticket_created", None, "agent_new_ticket")
+    if (event.kind == "message_posted" and data.get("author_kind") == "customer"
+            and ticket.assignee is not None):
+        tell("customer_replied", [ticket.assignee], "agent_customer_replied",
+             {"message": get_by_id(Message, data.get("message_id"))})
     return len(written)
+
+
+def _send_other(user: User, channel: str, to: str, what: str, ticket: Ticket, key: str) -> None:
+    """A short text on a channel other than e-mail (an SMS): the event, the
+    ticket's number and subject and its link, in the employee's language."""
+    from flask_babel import force_locale
+
+    from kernel import outbox
+    from web import i18n
+
+    labels = {e.key: e.label for e in AGENT_EVENTS}
+    with force_locale(user.locale or default_locale()):
+        label = i18n.translate_label(labels.get(what, N_("A new ticket in a queue you follow")))
+    body = f"{label}: {ticket.number} {ticket.subject} {agent_link(ticket)}"
+    outbox.put(channel, to, {"subject": label, "body": body, "ticket_id": ticket.id},
+               key=key[:200], ref=f"ticket:{ticket.id}")
 
 
 def _customers_enabled() -> bool:
@@ -311,12 +354,17 @@ def scan_deadlines(now: datetime | None = None, limit: int = 500) -> int:
                 db.session.flush()
                 ticket = db.session.get(Ticket, ticket_id)
                 assignee = ticket.assignee if ticket is not None else None
-                if assignee is not None and wants(assignee, "deadline_passed"):
-                    stamp = deadline.strftime("%Y%m%d%H%M%S")
-                    _send(assignee, "agent_deadline_passed",
-                          {"ticket": ticket, "link": agent_link(ticket), "now": now},
-                          f"notify-deadline-{ticket_id}-{stamp}-{assignee.email.lower()}",
-                          ticket)
+                stamp = deadline.strftime("%Y%m%d%H%M%S")
+                for user, channel in recipients.recipients(
+                        "deadline_passed", [assignee], default_for("deadline_passed")):
+                    to = recipients.address(user, channel) or ""
+                    if channel == CHANNEL:
+                        _send(user, "agent_deadline_passed",
+                              {"ticket": ticket, "link": agent_link(ticket), "now": now},
+                              f"notify-deadline-{ticket_id}-{stamp}-{to.lower()}", ticket)
+                    else:
+                        _send_other(user, channel, to, "deadline_passed", ticket,
+                                    f"notify-deadline-{ticket_id}-{stamp}-{channel}-{to}")
         except IntegrityError:  # another scan claimed it first
             db.session.rollback()
             continue

@@ -10,7 +10,7 @@ from wtforms import BooleanField
 
 from kernel.errors import ValidationFailed
 from kernel.i18n import N_
-from plugins.notifications import service
+from plugins.notifications import recipients, service
 from web import i18n
 from web.auth import agent_required, viewer
 
@@ -21,6 +21,8 @@ TEMPLATE_WORDS = (
     N_("My tickets"), N_("Events on the tickets you manage."), N_("Queues I follow"),
     N_("A letter about each new ticket in these queues."), N_("Event"), N_("No queues yet"),
     N_("An administrator adds queues to the “Queues” list."), N_("Save"),
+    N_("All tickets"), N_("Events on every ticket, whoever manages it."),
+    N_("Turned off by the administrator"),
 )
 
 bp = Blueprint("notifications", __name__, url_prefix="/settings/notifications",
@@ -34,7 +36,7 @@ def _field(event: str, channel: str) -> str:
 def _rows() -> list[dict]:
     """The events shown, in order, each with its label and help text."""
     rows = [{"event": e.key, "label": i18n.translate_label(e.label),
-             "help": i18n.translate_label(e.help_text), "group": "mine"}
+             "help": i18n.translate_label(e.help_text), "group": e.group}
             for e in service.AGENT_EVENTS]
     rows += [{"event": service.NEW_TICKET + key, "label": i18n.translate_label(label),
               "help": "", "group": "queues"} for key, label in service.queues()]
@@ -46,7 +48,7 @@ def _form(rows: list[dict], current: dict[tuple[str, str], bool], formdata=None)
         pass
 
     for row in rows:
-        for channel in service.AGENT_CHANNELS:
+        for channel in service.channel_keys():
             setattr(PreferencesForm, _field(row["event"], channel),
                     BooleanField(row["label"], default=current[(row["event"], channel)]))
     if formdata is None:
@@ -56,9 +58,10 @@ def _form(rows: list[dict], current: dict[tuple[str, str], bool], formdata=None)
 
 def _page(form, rows, status=200):
     user = viewer()
-    channels = [(c, _("E-mail") if c == "email" else c) for c in service.AGENT_CHANNELS]
+    channels = [(c, i18n.translate_label(label)) for c, label in recipients.channels()]
     return render_template("notifications/settings.html", form=form, rows=rows,
-                           channels=channels, field=_field, account=user), status
+                           channels=channels, field=_field, account=user,
+                           locked=service.locked(user)), status
 
 
 @bp.get("/")
@@ -78,7 +81,7 @@ def save():
         flash(_("The form has expired. Please try again."), "error")
         return _page(form, rows, 400)
     choices = {(row["event"], channel): bool(form[_field(row["event"], channel)].data)
-               for row in rows for channel in service.AGENT_CHANNELS}
+               for row in rows for channel in service.channel_keys()}
     try:
         service.save_preferences(user, choices, actor=user)
     except ValidationFailed as exc:

@@ -252,3 +252,10 @@ def hookdesk_blob_references():
 
     return list(db.session.scalars(select(Apartment.plan_sha256).distinct()
                                    .where(Apartment.plan_sha256.is_not(None))))
+
+
+@hookimpl
+def hookdesk_register_reports():
+    from plugins.warranty import reports
+
+    return [reports.declaration()]

@@ -34,14 +34,15 @@ def test_agents_and_customers_get_their_own_menus(client, agent, admin, customer
     assert "Покупатель" not in nav_links(html)
     assert "/api/v1/docs" not in html  # the API link is for agents
     login(client, agent)
-    # "Автосервис": the auto-service plugin's entry (work orders, contacts report).
+    # "Автосервис": the auto-service plugin's entry (work orders, contacts report);
+    # "Отчёты": the reports section, shown while some report is the agent's to see.
     assert nav_links(client.get("/agent/").get_data(as_text=True)) == [
-        "Заявки", "Воронка", "Заявки на заказ", "Автосервис", "Уведомления"]
+        "Заявки", "Воронка", "Заявки на заказ", "Автосервис", "Отчёты", "Уведомления"]
     login(client, admin)
     html = client.get("/status").get_data(as_text=True)
     # "Дома" (houses) is the warranty plugin's entry, for holders of warranty.manage.
     assert nav_links(html) == ["Заявки", "Воронка", "Заявки на заказ", "Дома", "Автосервис",
-                               "Администрирование", "Уведомления", "Система"]
+                               "Отчёты", "Администрирование", "Уведомления", "Система"]
     assert "/api/v1/docs" in html
     assert "Hookdesk 0.1.0, включено" in html  # the system page, in Russian
 
@@ -102,12 +103,15 @@ def test_plugins_add_menu_entries_filtered_by_kind_and_permission(tmp_path):
         client = app.test_client()
         login(client, agent)
         page = client.get("/probe/houses").get_data(as_text=True)
-        assert nav_links(page) == ["Заявки", "Воронка", "Probe houses"]
+        # "Отчёты": the kernel's reports section (the helpdesk plugin's campaign report).
+        assert nav_links(page) == ["Заявки", "Воронка", "Probe houses", "Отчёты"]
         assert '<p id="who">a@test.example</p>' in page
         assert 'href="/probe/houses" class="is-active"' in page
         login(client, admin)
         assert nav_links(client.get("/agent/").get_data(as_text=True)) == [
-            "Заявки", "Воронка", "Probe houses", "Reports", "Администрирование", "Система"]
+            # the probe's "Reports" (a word the catalogue now has), then the kernel's
+            "Заявки", "Воронка", "Probe houses", "Отчёты", "Отчёты", "Администрирование",
+            "Система"]
         login(client, buyer)
         assert nav_links(client.get("/portal/").get_data(as_text=True)) == [
             "Probe flats", "Мои заявки"]

@@ -44,9 +44,10 @@ def init_app(app: Flask) -> Api:
         "security": [{"bearer": []}],
     })
     api = HookdeskApi(app)
-    from web.api import customers, docs, meta, tickets, tokens
+    from web.api import customers, docs, meta, reports, tickets, tokens
 
-    for blueprint in (tickets.blp, tickets.files_blp, customers.blp, meta.blp, tokens.blp):
+    for blueprint in (tickets.blp, tickets.files_blp, customers.blp, meta.blp, tokens.blp,
+                      reports.blp):
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + blueprint.url_prefix)
     for _plugin, blueprints in app.extensions["hookdesk"].collect(
         "hookdesk_register_api_blueprints"
