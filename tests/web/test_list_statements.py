@@ -1,0 +1,123 @@
+"""Issue 14.2: a ticket list page costs at most five SQL statements, whatever its
+page size, with every built-in plugin enabled and every list column shown.
+
+What is counted: every statement the engine runs while the request is served,
+except those that identify the caller, which every page pays whether it lists
+tickets or not and which a list cannot avoid: loading the signed-in user (the
+``users`` row and its roles) for a page, the token lookup and its ``last_used``
+bookkeeping for the API. They are recognised by the tables they read or write
+(``IDENTITY_TABLES``) and printed on failure with the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from kernel.db import db
+from kernel.services import customers, tokens, users
+from web.testing import login
+
+BUDGET = 5
+IDENTITY_TABLES = ("FROM users ", "FROM roles", "JOIN user_roles", "api_tokens")
+
+
+@contextmanager
+def counted():
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def listing(seen: list[str]) -> list[str]:
+    """The statements the page itself chose to run (see the module docstring)."""
+    return [s for s in seen if not any(t in s + " " for t in IDENTITY_TABLES)
+            and not s.startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"))]
+
+
+@pytest.fixture
+def crowd(app, admin, agent, make_ticket):
+    """``grow(n)``: ``n`` more tickets of a customer with phones and e-mails,
+    assigned, with a deadline and plugin field values."""
+    other = users.create({"email": "other@test.example", "password": "other-pass-1",
+                          "roles": ["agent"], "name": "Other"})
+    made = []
+
+    def grow(n: int) -> list:
+        for i in range(n):
+            customer = customers.create(
+                {"name": f"Customer {len(made)}", "phones": [f"+7 900 000-00-{len(made):02d}"],
+                 "emails": [f"c{len(made)}@test.example"]}, actor=admin)
+            ticket = make_ticket(actor=agent, subject=f"Ticket {len(made)}", customer=customer.id,
+                                 assignee=(agent if i % 2 else other).id, queue="technical",
+                                 deadline="2020-01-01T10:00:00+00:00", urgent=bool(i % 3))
+            made.append(ticket)
+        return made
+
+    return grow
+
+
+def _statement_counts(client, url: str, grow, headers=None) -> list[list[str]]:
+    found = []
+    for n in (2, 8):
+        grow(n)
+        with counted() as seen:
+            response = client.get(url, headers=headers or {})
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        found.append(listing(seen))
+    return found
+
+
+def _assert_flat(found: list[list[str]]) -> None:
+    small, large = found
+    report = "\n".join(large)
+    assert len(large) <= BUDGET, f"{len(large)} statements:\n{report}"
+    assert len(small) == len(large), f"{len(small)} vs {len(large)}:\n{report}"
+
+
+@pytest.mark.parametrize("query", ["", "?sort=customer", "?sort=-assignee", "?state=all",
+                                   "?queue=technical&sort=deadline", "?assignee=mine"])
+def test_agents_table(client, agent, crowd, query):
+    login(client, agent)
+    found = _statement_counts(client, "/agent/" + query, crowd)
+    _assert_flat(found)
+
+
+def test_agents_board(client, agent, crowd):
+    login(client, agent)
+    _assert_flat(_statement_counts(client, "/agent/board", crowd))
+
+
+@pytest.mark.parametrize("query", ["", "?state=open&sort=-customer", "?per_page=100"])
+def test_api_list(client, agent, crowd, query):
+    _row, secret = tokens.create(agent, "list")
+    headers = {"Authorization": f"Bearer {secret}"}
+    found = _statement_counts(client, "/api/v1/tickets" + query, crowd, headers)
+    _assert_flat(found)
+
+
+def test_portal_my_tickets(client, admin, agent, make_ticket, app):
+    customer = customers.create({"name": "Buyer", "phones": ["+7 900 111-22-33"],
+                                 "emails": ["buyer@test.example"]}, actor=admin)
+    buyer = users.create({"email": "buyer@test.example", "password": "buyer-pass-1",
+                          "kind": "customer", "name": "Buyer", "customer_id": customer.id})
+    login(client, buyer)
+
+    def grow(n):
+        for i in range(n):
+            make_ticket(actor=agent, subject=f"Mine {i}", customer=customer.id, queue="general")
+
+    found = _statement_counts(client, "/portal/", grow)
+    _assert_flat(found)
+    html = client.get("/portal/?sort=-subject").get_data(as_text=True)
+    assert re.search(r"Mine \d", html)
