@@ -134,3 +134,34 @@ def test_portal_my_tickets(client, admin, agent, make_ticket, app):
     _assert_flat(found, "portal")
     html = client.get("/portal/?sort=-subject").get_data(as_text=True)
     assert re.search(r"Mine \d", html)
+
+
+# -- sorting (issue 16.4) --------------------------------------------------------------
+
+
+def test_api_unknown_sort_is_a_422_naming_sort(client, agent):
+    _row, secret = tokens.create(agent, "sort")
+    response = client.get("/api/v1/tickets?sort=-shoe_size",
+                          headers={"Authorization": f"Bearer {secret}"})
+    assert response.status_code == 422
+    assert "sort" in response.get_data(as_text=True)
+
+
+def test_agents_table_says_when_a_sort_is_not_applied(client, agent, make_ticket):
+    make_ticket(actor=agent, subject="Only one")
+    login(client, agent)
+    html = client.get("/agent/?sort=shoe_size").get_data(as_text=True)
+    assert "shoe_size" in html and "Only one" in html
+    assert "flash--warning" in html
+    assert "flash--warning" not in client.get("/agent/?sort=-subject").get_data(as_text=True)
+
+
+def test_lists_sort_by_a_field_kept_in_values(app, agent, make_ticket):
+    from kernel.services import queries
+
+    for number in ("C-2", "C-3", "C-1"):
+        make_ticket(actor=agent, subject=number, contract_number=number)
+    page = queries.list_tickets(agent, sort="contract_number")
+    assert [t.subject for t in page.items] == ["C-1", "C-2", "C-3"]
+    page = queries.list_tickets(agent, sort="-contract_number")
+    assert [t.subject for t in page.items] == ["C-3", "C-2", "C-1"]
