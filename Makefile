@@ -62,7 +62,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(ARGS)
 
 # The API mix of 5 agents and many customers against `make run`'s setup (SQLite,
 # 50 users) and PostgreSQL + Redis (200 users), on loopback, 60 s each; then the

@@ -1,4 +1,5 @@
-"""``python -m benchmarks [--quick] [--only create|list|automation|import] [--profile]``."""
+"""``python -m benchmarks [--quick] [--scale N] [--profile]
+[--only create|list|list-queries|automation|import]``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true",
                         help="smaller sizes (1,000 creates, 10,000-row list) for a smoke run")
-    parser.add_argument("--only", choices=("create", "list", "automation", "import"),
+    parser.add_argument("--scale", type=int, default=None,
+                        help="tickets the list pages are grown to (default 100,000; "
+                             "10,000 with --quick); e.g. --scale 1000000")
+    parser.add_argument("--only", choices=("create", "list", "list-queries", "automation",
+                                           "import"),
                         action="append",
                         help="run only this benchmark (repeatable)")
     parser.add_argument("--profile", action="store_true",
@@ -23,10 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = Sizes.pick(args.quick)
     only = set(args.only or ("create", "list", "automation", "import"))
+    scale = args.scale or (10_000 * 2 if args.quick else sizes.list_rows)
 
     logging.disable(logging.WARNING)  # a benchmark prints figures, not the app's log
     warnings.simplefilter("ignore")
-    from benchmarks import automation, create, listing, warranty_import
+    from benchmarks import automation, create, list_pages, listing, warranty_import
 
     started = time.perf_counter()
     print("Hookdesk benchmarks" + (" (--quick)" if args.quick else ""))
@@ -38,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         if "create" in only:
             ok = create.run(root, sizes)["ok"] and ok
         if "list" in only:
+            list_pages.run(root, scale, sizes.list_repeats)
+        if "list-queries" in only:
             listing.run(root, sizes)
         if "automation" in only:
             automation.run(root, args.quick)

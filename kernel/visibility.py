@@ -369,10 +369,23 @@ def list_field_keys(viewer: Viewer) -> set[str]:
     return keys
 
 
+def _sort_field(column: str) -> str | None:
+    """The field a sort key reads: ``SORT_FIELDS``, or the field of that key (a
+    plugin or custom field sorted by its value); None for number, status, dates."""
+    if column in SORT_FIELDS:
+        return SORT_FIELDS[column]
+    return column if fieldset.get(column) is not None else None
+
+
 def sortable(viewer: Viewer, candidates: Iterable[str]) -> set[str]:
     """The sort keys among ``candidates`` ``viewer`` may use."""
     keys = list_field_keys(viewer)
-    return {c for c in candidates if c not in SORT_FIELDS or SORT_FIELDS[c] in keys}
+    found = set()
+    for candidate in candidates:
+        key = _sort_field(candidate)
+        if key is None or key in keys:
+            found.add(candidate)
+    return found
 
 
 def check_list_query(viewer: Viewer, flt: Any, sort: str) -> None:
@@ -381,7 +394,8 @@ def check_list_query(viewer: Viewer, flt: Any, sort: str) -> None:
     keys = list_field_keys(viewer)
     errors: dict[str, str] = {}
     column = (sort or "").lstrip("-")
-    if column in SORT_FIELDS and SORT_FIELDS[column] not in keys:
+    sorted_by = _sort_field(column)
+    if sorted_by is not None and sorted_by not in keys:
         errors["sort"] = f"You cannot sort by {column!r}: you do not see that field."
     filters = {"assignee_id": ("assignee", flt.assignee_id is not None),
                "customer_id": ("customer", flt.customer_id is not None),

@@ -11,7 +11,8 @@ bounds are the same constants.
 
 from __future__ import annotations
 
-from flask import request
+from flask import flash, request
+from flask_babel import gettext as _
 from marshmallow import fields, validate
 
 from kernel.services.queries import MAX_PAGE
@@ -52,3 +53,14 @@ def per_page_field(default: int = 20, **kwargs) -> fields.Integer:
     """``per_page`` of an API query schema: 1..``MAX_PER_PAGE``, else 422."""
     return fields.Integer(load_default=default,
                           validate=validate.Range(min=1, max=MAX_PER_PAGE), **kwargs)
+
+
+def checked_sort(requested: str | None, sortable: set[str],
+                 default: str = "-created_at") -> str:
+    """The sort to apply: ``requested`` if the page offers it, else ``default``
+    with a notice saying the requested one was not applied (never silently)."""
+    if not requested or requested.lstrip("-") in sortable:
+        return requested or default
+    flash(_("The list cannot be sorted by “%(key)s” here; it is sorted by creation date.",
+            key=requested.lstrip("-")[:40]), "warning")
+    return default

@@ -141,7 +141,8 @@ class CustomerPhone(db.Model):
     __tablename__ = "customer_phones"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"),
+                                             index=True)
     number: Mapped[str] = mapped_column(String(20), index=True)
     raw: Mapped[str] = mapped_column(String(64), default="")
     label: Mapped[str] = mapped_column(String(64), default="")
@@ -153,7 +154,8 @@ class CustomerEmail(db.Model):
     __tablename__ = "customer_emails"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"),
+                                             index=True)
     email: Mapped[str] = mapped_column(String(254), index=True)
 
     customer: Mapped[Customer] = relationship(back_populates="emails")

@@ -38,6 +38,13 @@ class Ticket(db.Model):
         Index("ix_tickets_status_created", "status_id", "created_at"),
         # The portal's common list: one queue, newest first (docs/performance.md).
         Index("ix_tickets_queue_created", "queue", "created_at"),
+        # "Mine" and a customer's "my tickets", newest first; the sorts lists offer
+        # (kernel migration 0006, docs/performance.md).
+        Index("ix_tickets_assignee_created", "assignee_id", "created_at"),
+        Index("ix_tickets_customer_created", "customer_id", "created_at"),
+        Index("ix_tickets_updated_at", "updated_at"),
+        Index("ix_tickets_subject", "subject"),
+        Index("ix_tickets_priority", "priority"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

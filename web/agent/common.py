@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import request, url_for
 from flask_babel import gettext as _
+from sqlalchemy.orm import lazyload
 
 from kernel import phones, runtime, visibility
 from kernel.db import db, utcnow
@@ -47,7 +48,7 @@ def agents() -> list[User]:
     """Active agents, by name: who a ticket can be assigned to."""
     return list(db.session.scalars(
         db.select(User).where(User.kind == "agent", User.is_active.is_(True))
-        .order_by(User.name, User.email)))
+        .options(lazyload(User.roles)).order_by(User.name, User.email)))
 
 
 def table_url(**changes: Any) -> str:

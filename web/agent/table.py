@@ -7,8 +7,9 @@ from datetime import date
 
 from flask import render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.orm import lazyload
 
-from kernel import fieldset, runtime
+from kernel import fieldset, runtime, visibility
 from kernel.db import db, utcnow
 from kernel.errors import ValidationFailed
 from kernel.models import TicketType
@@ -16,7 +17,7 @@ from kernel.services import queries
 from web.agent import bp
 from web.agent.common import agents, can_see_customers, table_url
 from web.auth import permission_required, viewer
-from web.params import page_arg
+from web.params import checked_sort, page_arg
 
 FIXED_SORTS = {"number", "subject", "status", "created_at", "deadline"}
 
@@ -100,15 +101,15 @@ def index():
     """The ticket table (A1)."""
     user = viewer()
     flt, errors = read_filter(user)
+    # The filter's choices: the types alone (their pipelines only for the chosen one).
     types = list(db.session.scalars(
         db.select(TicketType).where(TicketType.is_active.is_(True))
-        .order_by(TicketType.order, TicketType.name)))
+        .options(lazyload("*")).order_by(TicketType.order, TicketType.name)))
     chosen = next((t for t in types if t.key == request.args.get("type")), None)
     columns = list_columns(user, chosen)
-    sortable = FIXED_SORTS | {c.key for c in columns if c.key in queries.SORTABLE}
-    sort = request.args.get("sort", "-created_at")
-    if sort.lstrip("-") not in sortable:
-        sort = "-created_at"
+    sortable = visibility.sortable(
+        user, FIXED_SORTS | {c.key for c in columns if c.key in queries.sort_keys()})
+    sort = checked_sort(request.args.get("sort"), sortable)
     page_no = page_arg()
     try:
         page = queries.list_tickets(user, flt, sort=sort, page=page_no,

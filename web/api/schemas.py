@@ -53,6 +53,10 @@ class PageMeta(Schema):
 
 class TicketPage(PageMeta):
     items = fields.List(fields.Nested(TicketOut), required=True)
+    total_exact = fields.Boolean(
+        required=True, metadata={"description": (
+            "false when more tickets match than were counted: the count stops 1,000 "
+            "tickets past the page, and ``total``/``pages`` are then lower bounds.")})
 
 
 class TicketQuery(Schema):

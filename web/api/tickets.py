@@ -76,7 +76,8 @@ class Tickets(MethodView):
                                     args["per_page"])
         viewer = current_user()
         return {"items": [serialize.ticket(t, viewer) for t in page.items], "page": page.page,
-                "per_page": page.per_page, "total": page.total, "pages": page.pages}
+                "per_page": page.per_page, "total": page.total, "pages": page.pages,
+                "total_exact": page.total_exact}
 
     @blp.arguments(s.TicketCreate)
     @blp.response(201, s.TicketOut)

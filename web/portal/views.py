@@ -31,7 +31,7 @@ from kernel.services.uow import unit_of_work
 from web import card_parts, form_sections
 from web.auth import customer_required, viewer
 from web.forms import apply_errors, ticket_form
-from web.params import page_arg
+from web.params import checked_sort, page_arg
 from web.portal import bp, timeline
 from web.portal.forms import EditTicketForm, NewTicketForm, ReplyForm, chosen_files
 
@@ -50,7 +50,7 @@ def list_columns() -> list[fieldset.Field]:
 
 def _sort_keys(columns: list[fieldset.Field]) -> set[str]:
     keys = {"number", "status", "created_at"}
-    keys.update(f.key for f in columns if f.key in queries.SORTABLE)
+    keys.update(f.key for f in columns if f.key in queries.sort_keys())
     return visibility.sortable(viewer(), keys)
 
 
@@ -75,19 +75,14 @@ def index():
     state = request.args.get("state", "all")
     state = state if state in STATES else "all"
     search = (request.args.get("q") or "").strip()[:MAX_SEARCH]
-    sort = request.args.get("sort") or DEFAULT_SORT
-    if sort.lstrip("-") not in _sort_keys(columns):
-        sort = DEFAULT_SORT
+    sort = checked_sort(request.args.get("sort"), _sort_keys(columns), DEFAULT_SORT)
     page_no = page_arg()
     flt = queries.TicketFilter(state=state, search=_search_term(search) or None)
     per_page = user.page_size or 20
     page = queries.list_tickets(user, flt, sort=sort, page=page_no, per_page=per_page)
     if page.items == [] and page_no > page.pages:  # past the last page: show the last one
         page = queries.list_tickets(user, flt, sort=sort, page=page.pages, per_page=per_page)
-    counts = {
-        key: queries.list_tickets(user, queries.TicketFilter(state=key), per_page=1).total
-        for key in STATES
-    }
+    counts = queries.state_counts(user)
     args = {"state": state, "q": search or None,
             "sort": sort if sort != DEFAULT_SORT else None}
 
