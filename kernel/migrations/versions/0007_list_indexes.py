@@ -4,14 +4,14 @@ lists offer, (assignee_id, created_at) and (customer_id, created_at) for the
 e-mails by customer (the customer column read them by full scans).
 
 Revision ID: kernel_0006_list_indexes
-Revises: kernel_0005_sessions
+Revises: kernel_0006_labels
 Create Date: 2026-12-03
 """
 from alembic import op
 
 
 revision = 'kernel_0006_list_indexes'
-down_revision = 'kernel_0005_sessions'
+down_revision = 'kernel_0006_labels'
 branch_labels = None
 depends_on = None
 
