@@ -1,5 +1,5 @@
 """``python -m benchmarks [--quick] [--scale N] [--profile]
-[--only create|list|list-queries|automation|import]``."""
+[--only create|list|list-queries|automation|import|requests]``."""
 
 from __future__ import annotations
 
@@ -20,19 +20,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="tickets the list pages are grown to (default 100,000; "
                              "10,000 with --quick); e.g. --scale 1000000")
     parser.add_argument("--only", choices=("create", "list", "list-queries", "automation",
-                                           "import"),
+                                           "import", "requests"),
                         action="append",
                         help="run only this benchmark (repeatable)")
     parser.add_argument("--profile", action="store_true",
                         help="also print a cProfile of 500 service creates")
     args = parser.parse_args(argv)
     sizes = Sizes.pick(args.quick)
-    only = set(args.only or ("create", "list", "automation", "import"))
+    only = set(args.only or ("create", "list", "automation", "import", "requests"))
     scale = args.scale or (10_000 * 2 if args.quick else sizes.list_rows)
 
     logging.disable(logging.WARNING)  # a benchmark prints figures, not the app's log
     warnings.simplefilter("ignore")
-    from benchmarks import automation, create, list_pages, listing, warranty_import
+    from benchmarks import automation, create, list_pages, listing, requests, warranty_import
 
     started = time.perf_counter()
     print("Hookdesk benchmarks" + (" (--quick)" if args.quick else ""))
@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             automation.run(root, args.quick)
         if "import" in only:
             warranty_import.run(root, args.quick)
+        if "requests" in only:
+            requests.run(root, args.quick)
         if args.profile:
             title("cProfile: 500 service creates, by cumulative time")
             print(create.profile_service(root))

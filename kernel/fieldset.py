@@ -8,8 +8,9 @@ that is a dozen identical queries per ticket. Instead:
 * A **view** — the active fields in form order and the visible items of the
   choice lists read so far — is kept per application, tagged with a **stamp**:
   the hidden setting ``kernel.fieldset_stamp``, a random token written in the
-  same transaction as every change to ``field_definitions``, ``choice_lists`` or
-  ``choice_items`` made through the ORM session (flushed objects, ORM
+  same transaction as every change to ``field_definitions``, ``choice_lists``,
+  ``choice_items``, ``ticket_types``, ``pipelines``, ``statuses`` or
+  ``transitions`` made through the ORM session (flushed objects, ORM
   ``insert``/``update``/``delete`` statements). Each transaction reads the stamp
   once (one primary-key lookup) and reuses the view only if the stamp matches,
   so a change made by another process is seen by the next transaction.
@@ -29,6 +30,7 @@ is not seen by other transactions until a stamp changes: write a new stamp
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from itertools import chain
@@ -46,15 +48,21 @@ from kernel.models import (
     Customer,
     FieldDefinition,
     LabelTranslation,
+    Pipeline,
     Setting,
+    Status,
     Ticket,
     TicketType,
+    Transition,
     User,
 )
 from kernel.models.fields import OVERRIDABLE
 
 STAMP_KEY = "kernel.fieldset_stamp"
-_WATCHED = (FieldDefinition, ChoiceList, ChoiceItem, LabelTranslation)
+# Ticket types and their pipelines share the stamp: ``kernel.typecache`` keeps
+# them in the same view.
+_WATCHED = (FieldDefinition, ChoiceList, ChoiceItem, LabelTranslation, TicketType, Pipeline, Status,
+            Transition)
 _MEMO = "hookdesk.fieldset.memo"  # session.info: this transaction's _Memo
 _PRIVATE = "hookdesk.fieldset.private"  # session.info: uncommitted writes to watched tables
 _BUMP = "hookdesk.fieldset.bump"  # session.info: a new stamp is due before commit
@@ -108,6 +116,17 @@ class _View:
         self.choice_lists: dict[str, list[tuple[str, str]]] = {}
         # source text -> {locale: text}: the admin's words in other languages.
         self.labels: dict[str, dict[str, str]] | None = None
+        self.extra: dict[str, Any] = {}
+
+
+def cached(name: str, build: Callable[[], Any]) -> Any:
+    """``build()``'s answer, kept with the view of this transaction's stamp: for
+    what is derived from the watched tables (``kernel.typecache``). Rebuilt when
+    any of them changes; never shared while this transaction has changed them."""
+    view = _memo().view
+    if name not in view.extra:
+        view.extra[name] = build()
+    return view.extra[name]
 
 
 class _Memo:
@@ -133,7 +152,8 @@ def _memo() -> _Memo:
     # Read the stamp first (this autoflushes pending changes, which marks the
     # transaction private), then the data: a shared view is never older than its stamp.
     stamp = session.execute(select(Setting.value).where(Setting.key == STAMP_KEY)).scalar()
-    shared = (stamp is not None and not session.info.get(_PRIVATE)
+    # No stamp yet: nothing watched was changed since the tables were created.
+    shared = (not session.info.get(_PRIVATE)
               and not _pending_changes(session))  # still pending: inside no_autoflush
     cache = runtime.app().extensions.setdefault(_CACHE, {})
     view = cache.get("view") if shared else None
@@ -278,8 +298,29 @@ def _definition(key: str) -> FieldDefinition | None:
     """The row of field ``key`` (active or not) in the current session."""
     memo = _memo()
     if memo.rows is None:
-        memo.rows = {r.key: r for r in db.session.scalars(select(FieldDefinition))}
+        session = db.session()
+        if not unchanged(session):  # a merge would overwrite the session's own changes
+            memo.rows = {r.key: r for r in db.session.scalars(select(FieldDefinition))}
+            return memo.rows.get(key)
+        with session.no_autoflush:  # copies of the cached rows, no SQL
+            memo.rows = {key: session.merge(row, load=False)
+                         for key, row in cached("field_rows", _load_rows).items()}
     return memo.rows.get(key)
+
+
+def unchanged(session: Session) -> bool:
+    """Whether this transaction has neither written nor pending changes to the
+    watched tables: then cached copies may be merged into the session."""
+    return not session.info.get(_PRIVATE) and not _pending_changes(session)
+
+
+def _load_rows() -> dict[str, FieldDefinition]:
+    """Every definition row, detached (a session of its own on this transaction's
+    connection), for ``cached``."""
+    with Session(bind=db.session.connection()) as own:
+        rows = own.scalars(select(FieldDefinition)).all()
+        own.expunge_all()
+    return {r.key: r for r in rows}
 
 
 def allowed_choices(

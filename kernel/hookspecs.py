@@ -401,8 +401,26 @@ def hookdesk_event_recorded(event: TicketEvent, ticket: Ticket) -> None:
 
     Called: after each event row is flushed, before commit. Implementations may
     call the services (they join the transaction) and write outbox rows; raising
-    aborts the whole change. For work after commit, connect to a signal instead.
+    aborts the whole change. For work after commit, connect to a signal instead,
+    or implement ``hookdesk_event_committed`` (letters, webhooks).
     Combine: every plugin is called.
+    """
+
+
+@hookspec
+def hookdesk_event_committed(event: TicketEvent, ticket: Ticket, state: dict[str, Any]) -> None:
+    """Do the work an event calls for *after* its change committed, in the worker:
+    render letters, build webhook bodies (``kernel.event_work``).
+
+    Called: by the job worker, once the outbox row ``event-<id>`` the change wrote
+    is delivered — at least once per event: again after a failure (with backoff)
+    or a worker's crash, so write only outbox rows with keys derived from the
+    event (``outbox.put`` ignores a repeated key). Runs in one unit of work for
+    all plugins: raising undoes every plugin's rows and the row is retried.
+    Receives: the event, the ticket as it is now, and ``state``: the ticket's
+    ``number``, ``type_id``, ``status_id``, ``subject``, ``customer_id``,
+    ``assignee_id`` and ``version`` as they were at the event.
+    Returns: nothing. Combine: every plugin is called.
     """
 
 

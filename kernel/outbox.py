@@ -14,7 +14,10 @@ sent once (R3, X4).
 4. The periodic job ``outbox.sweep`` re-queues rows that are due: retries, rows
    whose job was lost, rows whose worker died while sending (claimed longer than
    ``CLAIM_TIMEOUT`` ago), letters held by the hourly limit.
-5. E-mail storms (``kernel.letters``): a letter about a ticket to an address
+5. Work on ticket events (channel ``kernel.event``, ``kernel.event_work``): the
+   letters and webhooks an event calls for are written by the delivery of its
+   row; once done, the row is deleted (it sent nothing to log).
+6. E-mail storms (``kernel.letters``): a letter about a ticket to an address
    that has one waiting is merged into it (status ``merged``), one within a
    minute of the last is held back to be merged into; over the hourly limit of
    an address a letter is ``held`` (not sent, not dropped) until the hour allows.
@@ -34,7 +37,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, update
 
-from kernel import letters, runtime
+from kernel import event_work, letters, runtime
 from kernel.db import db, utcnow
 from kernel.errors import ValidationFailed
 from kernel.models.outbox import OutboxMessage
@@ -178,7 +181,9 @@ def _send_claimed(ids: list[int]) -> None:
                 row.last_error = letters.held_reason(held)
                 continue
             row.attempts += 1
-            if not error:
+            if not error and row.channel == event_work.CHANNEL:
+                db.session.delete(row)  # work done, nothing was sent: no log entry
+            elif not error:
                 row.status, row.sent_at, row.last_error = "sent", now, ""
             elif permanent or row.attempts >= MAX_ATTEMPTS:
                 row.status, row.last_error = "failed", error

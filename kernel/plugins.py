@@ -117,10 +117,11 @@ class PluginHost:
                 f"Unknown plugin(s) in HOOKDESK_PLUGINS: {', '.join(unknown)}. "
                 f"Installed: {', '.join(sorted(available)) or 'none'}."
             )
-        from kernel import builtin, mail, outbox
+        from kernel import builtin, event_work, mail, outbox
 
         self.pm.register(builtin, name=KERNEL_PLUGIN)
         self.pm.register(outbox, name=f"{KERNEL_PLUGIN}.outbox")
+        self.pm.register(event_work, name=f"{KERNEL_PLUGIN}.event_work")
         self.pm.register(mail, name=f"{KERNEL_PLUGIN}.mail")
         self.infos: dict[str, PluginInfo] = {}
         for name in dict.fromkeys(names):  # keep order, drop repeats

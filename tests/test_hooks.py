@@ -1475,3 +1475,32 @@ def test_every_hook_has_a_test():
     assert missing == [], f"Hooks without a test_<hook> in tests/test_hooks.py: {missing}"
     source = inspect.getsource(module)
     assert all(source.count(hook) >= 2 for hook in hook_names())
+
+
+class AfterCommit:
+    def __init__(self):
+        self.seen = []
+
+    @hookimpl
+    def hookdesk_event_committed(self, event, ticket, state):
+        from kernel.services.uow import in_unit_of_work
+
+        assert in_unit_of_work()  # the worker's own unit of work, not the change's
+        self.seen.append((event.kind, ticket.number, state["status_id"], ticket.status_id))
+
+
+def test_hookdesk_event_committed(tmp_path):
+    from kernel.models import OutboxMessage
+    from kernel.services.uow import unit_of_work
+
+    probe = AfterCommit()
+    with probe_app(tmp_path, {"probe": probe}):
+        ticket = tickets.create({"subject": "after commit"})
+        created_status = ticket.status_id
+        # The in-memory test queue runs the worker's job right after the commit.
+        assert probe.seen == [("created", ticket.number, created_status, created_status)]
+        with pytest.raises(RuntimeError), unit_of_work():
+            tickets.create({"subject": "rolled back"})
+            raise RuntimeError("undo")
+        assert len(probe.seen) == 1  # a rolled-back change leaves no work
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0

@@ -18,12 +18,14 @@ class Pipeline(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     plugin: Mapped[str | None] = mapped_column(String(64))
 
+    # Loaded when first used, not with every ticket: ``kernel.typecache`` puts
+    # the pipelines, loaded, in the session (a selectin load would query again
+    # for every ticket loaded, loaded pipeline or not).
     statuses: Mapped[list[Status]] = relationship(
         back_populates="pipeline", order_by="Status.order", cascade="all, delete-orphan",
-        lazy="selectin",
     )
     transitions: Mapped[list[Transition]] = relationship(
-        back_populates="pipeline", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="pipeline", cascade="all, delete-orphan",
     )
 
     def status(self, key: str) -> Status | None:

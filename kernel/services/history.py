@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
-from kernel import runtime, signals
+from kernel import event_work, runtime, signals
 from kernel.db import db, utcnow
 from kernel.models import Ticket, TicketEvent, User
 from kernel.services.uow import after_commit
@@ -44,6 +44,8 @@ def record(
     db.session.add(event)
     db.session.flush()
     runtime.host().call_all("hookdesk_event_recorded", event=event, ticket=ticket)
+    if event_work.wanted():
+        event_work.put(event, ticket)
     after_commit(signals.event_recorded, "kernel.history", ticket=ticket, event=event, actor=actor)
     return event
 

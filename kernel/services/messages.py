@@ -40,7 +40,7 @@ def post(
         raise ValidationFailed({"body": "Write a message or attach a file."})
     if len(text) > MAX_BODY:
         raise ValidationFailed({"body": f"Longer than {MAX_BODY} characters."})
-    with unit_of_work():
+    with unit_of_work(keep_loaded=True):  # the caller answers from the message
         message = Message(
             ticket_id=ticket.id,
             author_id=actor.id if actor else None,

@@ -16,7 +16,7 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from kernel import fieldset, numbering, permissions, runtime, schema, signals
+from kernel import fieldset, numbering, permissions, runtime, schema, signals, typecache
 from kernel.db import db, get_by_id, utcnow
 from kernel.errors import (
     Conflict,
@@ -43,9 +43,7 @@ def ticket_type(key: str | None) -> TicketType:
         key = setting.value if setting else None
         if not key:
             raise ValidationFailed({"type": "No ticket type given and no default type is set."})
-    found = None
-    if storable(key, 64):
-        found = db.session.scalar(db.select(TicketType).where(TicketType.key == key))
+    found = typecache.get(key) if storable(key, 64) else None
     if found is None or not found.is_active:
         raise ValidationFailed({"type": f"Unknown ticket type {key!r}."})
     return found
@@ -53,6 +51,7 @@ def ticket_type(key: str | None) -> TicketType:
 
 def get(ref: int | str, viewer: User | None = None) -> Ticket:
     """A ticket by id or number that ``viewer`` may see; else ``NotFound``."""
+    typecache.prime()  # the ticket's type, status and pipeline without SQL
     ticket = None
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
         ticket = get_by_id(Ticket, ref)
@@ -236,7 +235,7 @@ def create(
         loaded["assignee"] = actor.id  # seed 001: the manager defaults to the creator
     status = ttype.initial_status or ttype.pipeline.statuses[0]
     fields = {f.key: f for f in fieldset.for_type(ttype, "agent")}
-    with unit_of_work():
+    with unit_of_work(keep_loaded=True):  # the caller answers from the new ticket
         now = utcnow()
         ticket = Ticket(
             number="",
@@ -527,6 +526,7 @@ def _flush(ticket: Ticket) -> None:
 
 
 def require_ticket(ticket_id: int, viewer: User | None) -> Ticket:
+    typecache.prime()
     ticket = get_by_id(Ticket, ticket_id)
     if ticket is None:
         raise NotFound("Ticket not found.")

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
 
 from kernel import permissions
 from kernel.db import db, get_by_id, utcnow
@@ -63,7 +64,12 @@ def authenticate(token: str) -> User | None:
     parts = (token or "").strip().split("_", 2)
     if len(parts) != 3 or parts[0] != SCHEME:
         return None
-    row = db.session.scalar(db.select(ApiToken).where(ApiToken.prefix == parts[1]))
+    # The token, its user and the user's roles in one statement: every API call
+    # starts here.
+    row = db.session.scalars(
+        db.select(ApiToken).where(ApiToken.prefix == parts[1])
+        .options(joinedload(ApiToken.user).joinedload(User.roles))
+    ).unique().first()
     if row is None or not row.is_active:
         return None
     if not hmac.compare_digest(row.token_hash, _hash(parts[2])):

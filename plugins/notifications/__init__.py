@@ -31,10 +31,11 @@ def hookdesk_register_migrations():
 
 
 @hookimpl
-def hookdesk_event_recorded(event, ticket):
+def hookdesk_event_committed(event, ticket, state):
+    """Letters are rendered by the worker, after the change committed."""
     from plugins.notifications import service
 
-    service.on_event(event, ticket)
+    service.on_event(event, ticket, state)
 
 
 @hookimpl

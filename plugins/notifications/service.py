@@ -16,11 +16,12 @@ hears of what by which channel is decided in one place,
 administrator's rules per role or employee, the employee's own narrowing).
 Nobody is told of their own action.
 
-Every letter is written to the outbox *inside the transaction of the change*
-(``hookdesk_event_recorded``), with the idempotency key
-``notify-<event id>-<address>``: a rolled-back change sends nothing, a crash
-after commit loses nothing, and one event never makes two letters to one
-address.
+The letters are rendered by the worker, not in the request: the change writes
+one outbox row for its event (``kernel.event_work``), and its delivery calls
+``hookdesk_event_committed``, which writes each letter to the outbox with the
+idempotency key ``notify-<event id>-<address>``: a rolled-back change sends
+nothing, a crash after commit loses nothing, and one event never makes two
+letters to one address, however often the worker runs it.
 """
 
 from __future__ import annotations
@@ -236,9 +237,14 @@ def _status_name(ticket: Ticket, key: str | None) -> str:
     return status.name if status is not None else (key or "")
 
 
-def on_event(event: TicketEvent, ticket: Ticket) -> int:
-    """Write the letters ``event`` calls for; returns how many were written."""
+def on_event(event: TicketEvent, ticket: Ticket, state: dict[str, Any] | None = None) -> int:
+    """Write the letters ``event`` calls for; returns how many were written.
+
+    Runs in the worker after the change committed (``hookdesk_event_committed``):
+    ``state`` is the ticket as it was at the event (its manager then), and a
+    second run for the same event writes nothing twice (the letters' keys)."""
     data = event.data or {}
+    state = state or {}
     written: set[str] = set()
     context: dict[str, Any] = {"ticket": ticket, "event": event}
 
@@ -294,7 +300,8 @@ def on_event(event: TicketEvent, ticket: Ticket) -> int:
                 _send_other(user, channel, to, what, ticket, f"notify-{event.id}-{channel}-{to}")
 
     if event.kind in ("created", "assigned"):
-        to_id = ticket.assignee_id if event.kind == "created" else data.get("to")
+        to_id = (state.get("assignee_id", ticket.assignee_id) if event.kind == "created"
+                 else data.get("to"))
         if to_id:
             tell("assigned", [get_by_id(User, to_id)], "agent_assigned")
     if event.kind == "created":

@@ -255,6 +255,27 @@ def test(op: str, actual: Any, expected: Any, *, changes: Mapping[str, Any] | No
     raise ValueError(f"unknown operator {op!r}")
 
 
+# -- indexing: which rules an event can match at all --------------------------------------
+
+
+def index_key(value: Any) -> str | None:
+    """The key a text value of ``is``/``in`` is compared by, or None when ``same``
+    could find it equal to a value of another kind (a number, a flag, a moment),
+    which a key cannot express."""
+    if not isinstance(value, str):
+        return None
+    if _number(value) is not None or _flag(value) is not None or to_moment(value) is not None:
+        return None
+    return value.strip().casefold()
+
+
+def lookup_keys(actual: Any) -> list[str]:
+    """The keys under which a rule testing ``actual`` with ``is``/``in`` can match:
+    a value other than text equals no indexed (text) value (see ``index_key``)."""
+    values = actual if isinstance(actual, list | tuple) else [actual]
+    return [v.strip().casefold() for v in values if isinstance(v, str)]
+
+
 # -- subjects: what a field leaf can look at ---------------------------------------------
 
 
@@ -531,3 +552,26 @@ def compile_tree(tree: Any, named: Callable[[str, Mapping[str, Any]], Node] | No
     subject = tree["field"]
     cost = (costs or {}).get(subject) or (SUBJECTS[subject].cost if subject in SUBJECTS else 1)
     return Leaf(subject, tree["op"], tree.get("value"), cost)
+
+
+def index_terms(node: Node) -> tuple[str, list[str]] | None:
+    """``(subject, keys)`` when ``node`` can hold only if the subject's value has
+    one of ``keys`` (``lookup_keys``): a leaf ``is``/``in`` on text values, alone
+    or a child of an ``all`` group (the cheapest such child). Else None: the rule
+    is evaluated for every event of its kinds."""
+    if isinstance(node, Leaf):
+        if node.op == "is" and not isinstance(node.value, list | tuple):
+            keys = [index_key(node.value)]
+        elif node.op == "in":
+            keys = [index_key(v) for v in _as_list(node.value)]
+        else:
+            return None
+        if not keys or any(k is None for k in keys):
+            return None
+        return node.subject, [k for k in keys if k is not None]
+    if isinstance(node, Group) and node.mode == "all":
+        for child in node.children:  # cheapest first
+            terms = index_terms(child)
+            if terms is not None:
+                return terms
+    return None

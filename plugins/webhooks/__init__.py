@@ -27,10 +27,11 @@ def hookdesk_register_migrations():
 
 
 @hookimpl
-def hookdesk_event_recorded(event, ticket):
+def hookdesk_event_committed(event, ticket, state):
+    """Deliveries are built by the worker, after the change committed."""
     from plugins.webhooks.delivery import enqueue_for_event
 
-    enqueue_for_event(event, ticket)
+    enqueue_for_event(event, ticket, state)
 
 
 @hookimpl

@@ -1,6 +1,7 @@
 """Webhook deliveries through the kernel's outbox.
 
-``enqueue_for_event`` runs inside the change's transaction and puts one outbox
+``enqueue_for_event`` runs in the worker once the change committed
+(``hookdesk_event_committed``, see ``kernel.event_work``) and puts one outbox
 row per interested endpoint (idempotency key: endpoint + event), tagged
 ``webhook:<endpoint id>`` for the delivery log. The outbox delivers it after
 commit, retries with backoff and records failures; ``send`` below is this
@@ -20,6 +21,7 @@ import requests
 
 from kernel import netguard, outbox, visibility
 from kernel.db import db, get_by_id
+from kernel.models import Status
 from plugins.webhooks.models import Endpoint
 
 CHANNEL = "webhook"
@@ -39,11 +41,17 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 PAYLOAD_VIEWER = None
 
 
-def payload_for(event, ticket) -> dict | None:
-    """The JSON body for ``event``, or ``None`` if the policy hides it from the viewer."""
+def payload_for(event, ticket, state: dict | None = None) -> dict | None:
+    """The JSON body for ``event``, or ``None`` if the policy hides it from the viewer.
+    ``state``: the ticket's columns as they were at the event
+    (``hookdesk_event_committed``); without it, the ticket as it is."""
     seen = visibility.event_view(event, ticket, PAYLOAD_VIEWER)
     if seen is None:
         return None
+    state = state or {}
+    status = ticket.status
+    if state.get("status_id") not in (None, ticket.status_id):
+        status = get_by_id(Status, state["status_id"]) or status
     return {
         "event": event.kind,
         "event_id": event.id,
@@ -53,22 +61,24 @@ def payload_for(event, ticket) -> dict | None:
         "data": seen.data,
         "ticket": {
             "id": ticket.id,
-            "number": ticket.number,
+            "number": state.get("number", ticket.number),
             "type": ticket.type.key,
-            "status": ticket.status.key,
-            "status_group": ticket.status.group,
-            "subject": ticket.subject,
-            "customer_id": ticket.customer_id,
-            "assignee_id": ticket.assignee_id,
-            "version": ticket.version,
+            "status": status.key,
+            "status_group": status.group,
+            "subject": state.get("subject", ticket.subject),
+            "customer_id": state.get("customer_id", ticket.customer_id),
+            "assignee_id": state.get("assignee_id", ticket.assignee_id),
+            "version": state.get("version", ticket.version),
         },
     }
 
 
-def enqueue_for_event(event, ticket) -> int:
+def enqueue_for_event(event, ticket, state: dict | None = None) -> int:
+    """In the worker (``hookdesk_event_committed``): one outbox row per active
+    endpoint that wants ``event``."""
     endpoints = db.session.scalars(db.select(Endpoint).where(Endpoint.is_active.is_(True))).all()
     queued = 0
-    payload = payload_for(event, ticket) if endpoints else None
+    payload = payload_for(event, ticket, state) if endpoints else None
     for endpoint in endpoints:
         if payload is not None and endpoint.wants(event.kind):
             outbox.put(

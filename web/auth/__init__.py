@@ -32,9 +32,10 @@ from flask import Flask, abort, g, request
 from flask_login import AnonymousUserMixin, LoginManager, current_user
 from flask_login import login_required as _login_required
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import joinedload
 
 from kernel import permissions
-from kernel.db import get_by_id
+from kernel.db import MAX_ID, db, get_by_id
 from kernel.i18n import N_
 from kernel.models import User
 
@@ -62,10 +63,18 @@ class Anonymous(AnonymousUserMixin):
 login_manager.anonymous_user = Anonymous
 
 
+def _an_id(text: str) -> bool:
+    return text.isdigit() and 0 < int(text) <= MAX_ID
+
+
 @login_manager.user_loader
 def load_user(ident: str) -> User | None:
     user_id, _, stamp = (ident or "").partition(":")
-    user = get_by_id(User, user_id)
+    user = None
+    if _an_id(user_id):
+        # The user and their roles in one statement: every page starts here.
+        user = db.session.scalars(db.select(User).where(User.id == int(user_id))
+                                  .options(joinedload(User.roles))).unique().first()
     if user is None or not user.is_active:
         return None
     if not hmac.compare_digest(user.session_stamp, stamp):
