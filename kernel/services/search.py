@@ -1,0 +1,338 @@
+"""Full-text search over tickets: subjects, text fields and messages, in Russian and
+English (issue 14 item 5). The one place that knows how the index is stored.
+
+* **PostgreSQL**: ``search_entries.document`` is a ``tsvector`` built with the
+  'russian' text-search configuration, GIN-indexed. That configuration stems
+  Cyrillic words with the Russian Snowball stemmer and Latin words with
+  ``english_stem`` — the dictionary of the 'english' configuration, stop words
+  included — so one vector serves both languages instead of two vectors of the
+  same words. Queries go through ``to_tsquery('russian', ...)``.
+* **SQLite**: ``search_entries.document`` is the text stemmed here (PyStemmer:
+  Russian Snowball for Cyrillic words, English for the rest, "ё" read as "е"),
+  indexed by the FTS5 table ``search_fts`` (``unicode61 remove_diacritics 2``);
+  the query's words are stemmed the same way, so "заявки" finds "заявка".
+
+The index is kept in step by this module's session listeners: every flush notes
+the tickets whose text fields changed and the messages written, and the unit of
+work's commit re-indexes them before it commits — in the same transaction, so a
+rolled-back change leaves no trace in the index (docs/architecture.md says why
+not database triggers). Deleting a ticket or a message deletes its entries by
+foreign-key cascade.
+
+Query syntax (whatever a person types is valid): words are ANDed; ``"two words"``
+is a phrase; a trailing ``*`` makes a word a prefix (``заяв*``). Punctuation and
+operators of FTS5 or tsquery are never passed through.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import Stemmer
+from flask import has_app_context
+from sqlalchemy import (
+    bindparam,
+    column,
+    delete,
+    event,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    table,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import True_
+
+from kernel import permissions, visibility
+from kernel.db import db
+from kernel.models import FieldDefinition, Message, SearchEntry, Ticket, User
+
+TEXT_TYPES = ("text", "long_text")
+MAX_TERMS = 16  # more words than this in one query are ignored
+MAX_WORD = 64  # longer "words" are cut: nobody searches for them, FTS would not care
+MAX_TEXT = 200_000  # characters of one text that are indexed (PostgreSQL caps a tsvector at 1 MB)
+BATCH = 500
+
+_WORD = re.compile(r"[^\W_]+")  # letters and digits: what both tokenizers keep
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+_TOKEN = re.compile(r'"([^"]*)"?|([^\s"]+)')
+_CONFIG = literal_column("'russian'::regconfig")
+_FTS = table("search_fts", column("rowid"), column("search_fts"))
+
+_stemmers = threading.local()  # a PyStemmer object must not be shared between threads
+
+
+def _stemmer(language: str) -> Any:
+    found = getattr(_stemmers, language, None)
+    if found is None:
+        found = Stemmer.Stemmer(language)
+        setattr(_stemmers, language, found)
+    return found
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """The stem of one lower-case word: Russian Snowball if it has Cyrillic letters,
+    English otherwise."""
+    language = "russian" if _CYRILLIC.search(word) else "english"
+    return _stemmer(language).stemWord(word)
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text``, lower-case, "ё" as "е", each at most ``MAX_WORD`` long."""
+    return [w[:MAX_WORD] for w in _WORD.findall(text.lower().replace("ё", "е"))]
+
+
+def stemmed(text: str) -> str:
+    """``text`` as the SQLite index stores it: its stems, space-separated."""
+    return " ".join(stem(w) for w in words(text[:MAX_TEXT]))
+
+
+@dataclass(frozen=True)
+class Term:
+    """One condition of a query: a word, or a phrase of several; ``prefix``: the
+    last word may be the start of a longer one."""
+
+    words: tuple[str, ...]
+    prefix: bool = False
+
+
+def parse(query: str) -> list[Term]:
+    """The terms of what a person typed (at most ``MAX_TERMS``); ``[]`` when it has no
+    word at all. Never fails."""
+    found: list[Term] = []
+    for match in _TOKEN.finditer(query or ""):
+        phrase, bare = match.group(1), match.group(2)
+        if phrase is not None:
+            inside = words(phrase)[:MAX_TERMS]
+            if inside:
+                found.append(Term(tuple(inside)))
+            continue
+        parts = words(bare)
+        for index, word in enumerate(parts):
+            found.append(Term((word,), prefix=bare.endswith("*") and index == len(parts) - 1))
+    unique = list(dict.fromkeys(found))
+    return unique[:MAX_TERMS]
+
+
+def fts5_query(terms: Sequence[Term]) -> str:
+    """The FTS5 MATCH expression of ``terms`` (stems in double quotes, ANDed)."""
+    parts = []
+    for term in terms:
+        text = " ".join(stem(w) for w in term.words)
+        parts.append(f'"{text}"' + ("*" if term.prefix else ""))
+    return " AND ".join(parts)
+
+
+def tsquery_text(terms: Sequence[Term]) -> str:
+    """The ``to_tsquery`` text of ``terms``: each word quoted, a phrase joined by
+    ``<->``, a prefix marked ``:*``, terms joined by ``&``. PostgreSQL stems it."""
+    parts = []
+    for term in terms:
+        quoted = [f"'{w}'" for w in term.words]
+        if term.prefix:
+            quoted[-1] += ":*"
+        parts.append("(" + " <-> ".join(quoted) + ")")
+    return " & ".join(parts)
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def _visible_entries(viewer: visibility.Viewer) -> list[Any]:
+    """What of the index ``viewer`` may match: no internal notes unless they read
+    them, only the fields they see, only tickets they may list."""
+    if viewer is None:
+        return []
+    found: list[Any] = []
+    if not visibility.sees_internal(viewer):
+        found.append(SearchEntry.internal.is_(False))
+    keys = sorted(visibility.list_field_keys(viewer))
+    found.append(or_(SearchEntry.field_key.is_(None), SearchEntry.field_key.in_(keys)))
+    if isinstance(viewer, User):
+        tickets = permissions.visible_tickets_clause(viewer)
+        if not isinstance(tickets, True_):
+            found.append(SearchEntry.ticket_id.in_(select(Ticket.id).where(tickets)))
+    return found
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _match(terms: Sequence[Term], dialect: str) -> Any:
+    if dialect == "postgresql":
+        return SearchEntry.document.op("@@")(func.to_tsquery(_CONFIG, tsquery_text(terms)))
+    rows = select(_FTS.c.rowid).where(_FTS.c.search_fts.op("MATCH")(fts5_query(terms)))
+    return SearchEntry.id.in_(rows)
+
+
+def matching_ids(query: str, viewer: visibility.Viewer) -> Any | None:
+    """A subquery of the ids of tickets whose visible text matches ``query`` (for
+    ``Ticket.id.in_(...)``), or ``None`` when ``query`` has no word to look for.
+    ``viewer``: as for every list (``None``: the system, sees everything)."""
+    terms = parse(query)
+    if not terms:
+        return None
+    return select(SearchEntry.ticket_id).where(_match(terms, _dialect()),
+                                               *_visible_entries(viewer))
+
+
+def search(query: str, viewer: visibility.Viewer, limit: int | None = None) -> list[int]:
+    """Ids of the tickets matching ``query`` that ``viewer`` may see, newest first."""
+    ids = matching_ids(query, viewer)
+    if ids is None:
+        return []
+    statement = ids.distinct().order_by(SearchEntry.ticket_id.desc())
+    if limit is not None:
+        statement = statement.limit(limit)
+    return list(db.session.scalars(statement))
+
+
+# -- writing ----------------------------------------------------------------------------
+
+
+def _text_fields(connection: Connection | Session) -> list[tuple[str, str | None]]:
+    """``(field key, Ticket attribute or None for the JSON values)`` of text fields."""
+    if has_app_context() and not isinstance(connection, Connection):
+        from kernel import fieldset
+
+        rows = [(f.key, f.storage) for f in fieldset.all_fields(include_inactive=False)
+                if f.type in TEXT_TYPES]
+    else:
+        rows = list(connection.execute(
+            select(FieldDefinition.key, FieldDefinition.storage)
+            .where(FieldDefinition.type.in_(TEXT_TYPES))))
+    found = []
+    for key, storage in rows:
+        if storage == "column":
+            attribute = visibility.FIELD_ATTRIBUTES.get(key)
+            if attribute and hasattr(Ticket, attribute):
+                found.append((key, attribute))
+        else:
+            found.append((key, None))
+    return found
+
+
+def _insert(connection: Connection | Session, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    bind = connection if isinstance(connection, Connection) else connection.get_bind()
+    postgres = bind.dialect.name == "postgresql"
+    document = func.to_tsvector(_CONFIG, bindparam("text")) if postgres else bindparam("text")
+    statement = insert(SearchEntry.__table__).values(
+        ticket_id=bindparam("ticket"), message_id=bindparam("message"),
+        field_key=bindparam("key"), internal=bindparam("internal"), document=document)
+    for row in rows:
+        text = row["text"][:MAX_TEXT]
+        row["text"] = text if postgres else stemmed(text)
+    connection.execute(statement, rows)
+
+
+def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), BATCH):
+        yield ordered[start:start + BATCH]
+
+
+def index_tickets(connection: Connection | Session, ticket_ids: Iterable[int]) -> None:
+    """Re-index the text fields of these tickets (their messages are left alone)."""
+    fields = _text_fields(connection)
+    attributes = sorted({a for _k, a in fields if a})
+    entries = SearchEntry.__table__
+    for chunk in _chunks(ticket_ids):
+        connection.execute(delete(entries).where(entries.c.ticket_id.in_(chunk),
+                                                 entries.c.message_id.is_(None)))
+        columns = [Ticket.id, Ticket.values, *(getattr(Ticket, a) for a in attributes)]
+        rows = []
+        for found in connection.execute(select(*columns).where(Ticket.id.in_(chunk))):
+            record = found._mapping
+            for key, attribute in fields:
+                value = record[attribute] if attribute else (record["values"] or {}).get(key)
+                if isinstance(value, str) and value.strip():
+                    rows.append({"ticket": record["id"], "message": None, "key": key,
+                                 "internal": False, "text": value})
+        _insert(connection, rows)
+
+
+def index_messages(connection: Connection | Session, message_ids: Iterable[int]) -> None:
+    """Re-index these messages (one that no longer exists is dropped from the index)."""
+    entries = SearchEntry.__table__
+    for chunk in _chunks(message_ids):
+        connection.execute(delete(entries).where(entries.c.message_id.in_(chunk)))
+        rows = [{"ticket": ticket_id, "message": ident, "key": None,
+                 "internal": bool(internal), "text": body or ""}
+                for ident, ticket_id, body, internal in connection.execute(
+                    select(Message.id, Message.ticket_id, Message.body, Message.internal)
+                    .where(Message.id.in_(chunk)))
+                if body and body.strip()]
+        _insert(connection, rows)
+
+
+def rebuild(connection: Connection | Session) -> tuple[int, int]:
+    """Index every ticket and message from scratch (migration ``kernel_0006``,
+    ``hookdesk search rebuild``). Returns (tickets, messages) indexed."""
+    connection.execute(delete(SearchEntry.__table__))
+    counts = []
+    for model in (Ticket, Message):
+        last, seen = 0, 0
+        while True:
+            ids = list(connection.execute(select(model.id).where(model.id > last)
+                                          .order_by(model.id).limit(10 * BATCH)).scalars())
+            if not ids:
+                break
+            (index_tickets if model is Ticket else index_messages)(connection, ids)
+            last, seen = ids[-1], seen + len(ids)
+        counts.append(seen)
+    return counts[0], counts[1]
+
+
+# -- keeping it in step ----------------------------------------------------------------
+
+_TICKETS = "hookdesk.search_tickets"
+_MESSAGES = "hookdesk.search_messages"
+_TICKET_TEXTS = ("subject", "text", "location", "values")
+_MESSAGE_TEXTS = ("body", "internal", "ticket_id")
+
+
+def _changed(obj: Any, names: Sequence[str]) -> bool:
+    state = db.inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changes(session: Session, _context: Any) -> None:
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Ticket) and (obj in session.new or _changed(obj, _TICKET_TEXTS)):
+            session.info.setdefault(_TICKETS, set()).add(obj.id)
+        elif isinstance(obj, Message) and (obj in session.new
+                                           or _changed(obj, _MESSAGE_TEXTS)):
+            session.info.setdefault(_MESSAGES, set()).add(obj.id)
+
+
+@event.listens_for(Session, "before_commit")
+def _index_changes(session: Session) -> None:
+    if not (session.info.get(_TICKETS) or session.info.get(_MESSAGES)):
+        return
+    session.flush()
+    tickets = session.info.pop(_TICKETS, set())
+    messages = session.info.pop(_MESSAGES, set())
+    if tickets:
+        index_tickets(session, tickets)
+    if messages:
+        index_messages(session, messages)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_TICKETS, None)
+        session.info.pop(_MESSAGES, None)
