@@ -13,7 +13,7 @@ from kernel import permissions, runtime, visibility
 from kernel.db import db, utcnow
 from kernel.errors import ValidationFailed
 from kernel.models import Status, Ticket, TicketType, User
-from kernel.services import storable
+from kernel.services import search, storable
 
 MAX_PAGE = 100_000  # deeper pages are refused (API) or clamped (pages): OFFSET stays small
 
@@ -105,7 +105,10 @@ def _clauses(flt: TicketFilter, viewer: User | None) -> list[Any]:
         term = flt.search.strip()
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         like = f"%{escaped}%"
-        options = [Ticket.number.ilike(like, escape="\\"), Ticket.subject.ilike(like, escape="\\")]
+        options = [Ticket.number.ilike(like, escape="\\")]
+        texts = search.matching_ids(term, viewer)  # subjects, text fields, messages
+        if texts is not None:
+            options.append(Ticket.id.in_(texts))
         try:
             day = date.fromisoformat(term)
             options.append(and_(Ticket.created_at >= _start(day),

@@ -38,7 +38,8 @@ TYPED = st.text(alphabet=st.sampled_from(list('ab яё Z9_*"\'():^-+&|!<>~NEAROR
                 max_size=40)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(typed=TYPED)
 def test_any_input_is_a_valid_query(app, typed):
     """Whatever is typed, the database runs the query: no FTS or SQL syntax error."""
