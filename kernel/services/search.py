@@ -79,21 +79,21 @@ def _stemmer(language: str) -> Any:
 
 
 @lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
+def _stem(word: str) -> str:
     """The stem of one lower-case word: Russian Snowball if it has Cyrillic letters,
     English otherwise."""
     language = "russian" if _CYRILLIC.search(word) else "english"
     return _stemmer(language).stemWord(word)
 
 
-def words(text: str) -> list[str]:
+def _words(text: str) -> list[str]:
     """The words of ``text``, lower-case, "ё" as "е", each at most ``MAX_WORD`` long."""
     return [w[:MAX_WORD] for w in _WORD.findall(text.lower().replace("ё", "е"))]
 
 
 def stemmed(text: str) -> str:
     """``text`` as the SQLite index stores it: its stems, space-separated."""
-    return " ".join(stem(w) for w in words(text[:MAX_TEXT]))
+    return " ".join(_stem(w) for w in _words(text[:MAX_TEXT]))
 
 
 @dataclass(frozen=True)
@@ -112,22 +112,22 @@ def parse(query: str) -> list[Term]:
     for match in _TOKEN.finditer(query or ""):
         phrase, bare = match.group(1), match.group(2)
         if phrase is not None:
-            inside = words(phrase)[:MAX_TERMS]
+            inside = _words(phrase)[:MAX_TERMS]
             if inside:
                 found.append(Term(tuple(inside)))
             continue
-        parts = words(bare)
+        parts = _words(bare)
         for index, word in enumerate(parts):
             found.append(Term((word,), prefix=bare.endswith("*") and index == len(parts) - 1))
     unique = list(dict.fromkeys(found))
     return unique[:MAX_TERMS]
 
 
-def fts5_query(terms: Sequence[Term]) -> str:
+def fts_query(terms: Sequence[Term]) -> str:
     """The FTS5 MATCH expression of ``terms`` (stems in double quotes, ANDed)."""
     parts = []
     for term in terms:
-        text = " ".join(stem(w) for w in term.words)
+        text = " ".join(_stem(w) for w in term.words)
         parts.append(f'"{text}"' + ("*" if term.prefix else ""))
     return " AND ".join(parts)
 
@@ -171,7 +171,7 @@ def _dialect() -> str:
 def _match(terms: Sequence[Term], dialect: str) -> Any:
     if dialect == "postgresql":
         return SearchEntry.document.op("@@")(func.to_tsquery(_CONFIG, tsquery_text(terms)))
-    rows = select(_FTS.c.rowid).where(_FTS.c.search_fts.op("MATCH")(fts5_query(terms)))
+    rows = select(_FTS.c.rowid).where(_FTS.c.search_fts.op("MATCH")(fts_query(terms)))
     return SearchEntry.id.in_(rows)
 
 

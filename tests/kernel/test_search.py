@@ -28,7 +28,7 @@ def test_stems_meet_across_word_forms():
 
 def test_queries_are_built_of_quoted_words_only():
     terms = search.parse('a"b\' OR" x*')
-    assert search.fts5_query(terms) == '"a" AND "b or" AND "x"*'
+    assert search.fts_query(terms) == '"a" AND "b or" AND "x"*'
     assert search.tsquery_text(terms) == "('a') & ('b' <-> 'or') & ('x':*)"
 
 
@@ -119,3 +119,11 @@ def test_rebuild_indexes_what_is_there(app, agent, make_ticket):
     with unit_of_work():
         assert search.rebuild(db.session) == (1, 1)
     assert search.search("rebuilt", agent) == [ticket.id]
+
+
+def test_the_rebuild_command(app, agent, make_ticket):
+    make_ticket(actor=agent, subject="Indexed again")
+    result = app.test_cli_runner().invoke(args=["search", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "Indexed 1 ticket(s) and 0 message(s)." in result.output
+    assert search.search("again", agent) != []
