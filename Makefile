@@ -58,8 +58,9 @@ test: $(STAMP) translations
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# `make bench BENCH_ARGS="--only search --scale 1000000"`: one benchmark, at 10^6 rows.
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 # The API mix of 5 agents and many customers against `make run`'s setup (SQLite,
 # 50 users) and PostgreSQL + Redis (200 users), on loopback, 60 s each; then the

@@ -20,7 +20,9 @@ not database triggers). Deleting a ticket or a message deletes its entries by
 foreign-key cascade.
 
 Query syntax (whatever a person types is valid): words are ANDed; ``"two words"``
-is a phrase; a trailing ``*`` makes a word a prefix (``заяв*``). Punctuation and
+is a phrase; a trailing ``*`` makes a word a prefix (``заяв*``); so does ending
+the query with a bare word of three letters or more (search as you type:
+"Print" finds "Printer"). Punctuation and
 operators of FTS5 or tsquery are never passed through.
 """
 
@@ -35,18 +37,7 @@ from typing import Any
 
 import Stemmer
 from flask import has_app_context
-from sqlalchemy import (
-    bindparam,
-    column,
-    delete,
-    event,
-    func,
-    insert,
-    literal_column,
-    or_,
-    select,
-    table,
-)
+from sqlalchemy import Integer, bindparam, delete, event, func, insert, literal_column, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import True_
@@ -58,6 +49,7 @@ from kernel.models import FieldDefinition, Message, SearchEntry, Ticket, User
 TEXT_TYPES = ("text", "long_text")
 MAX_TERMS = 16  # more words than this in one query are ignored
 MAX_WORD = 64  # longer "words" are cut: nobody searches for them, FTS would not care
+PREFIX_FROM = 3  # the last word typed is a prefix from this many letters on
 MAX_TEXT = 200_000  # characters of one text that are indexed (PostgreSQL caps a tsvector at 1 MB)
 BATCH = 500
 
@@ -65,7 +57,6 @@ _WORD = re.compile(r"[^\W_]+")  # letters and digits: what both tokenizers keep
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 _TOKEN = re.compile(r'"([^"]*)"?|([^\s"]+)')
 _CONFIG = literal_column("'russian'::regconfig")
-_FTS = table("search_fts", column("rowid"), column("search_fts"))
 
 _stemmers = threading.local()  # a PyStemmer object must not be shared between threads
 
@@ -119,6 +110,13 @@ def parse(query: str) -> list[Term]:
         parts = _words(bare)
         for index, word in enumerate(parts):
             found.append(Term((word,), prefix=bare.endswith("*") and index == len(parts) - 1))
+    last = re.search(r"([^\s\"]+)\s*$", query or "")
+    if found and last and not found[-1].prefix and len(found[-1].words) == 1:
+        # Search as you type: the last word, if written bare and at least
+        # PREFIX_FROM letters long, also matches longer words ("Print" -> "Printer").
+        typed = _words(last.group(1))
+        if typed and typed[-1] == found[-1].words[0] and len(typed[-1]) >= PREFIX_FROM:
+            found[-1] = Term(found[-1].words, prefix=True)
     unique = list(dict.fromkeys(found))
     return unique[:MAX_TERMS]
 
@@ -147,32 +145,63 @@ def tsquery_text(terms: Sequence[Term]) -> str:
 # -- reading ----------------------------------------------------------------------------
 
 
-def _visible_entries(viewer: visibility.Viewer) -> list[Any]:
-    """What of the index ``viewer`` may match: no internal notes unless they read
-    them, only the fields they see, only tickets they may list."""
+# The entry-level query is plain SQL with bound parameters: the index's own syntax
+# differs per back end anyway, and building it as text keeps the service's cost
+# next to the raw query's (benchmarks/search.py) even when the match is tiny.
+_FROM = {
+    "sqlite": "SELECT {distinct}e.ticket_id FROM search_fts "
+              "JOIN search_entries AS e ON e.id = search_fts.rowid "
+              "WHERE search_fts MATCH :search_match",
+    "postgresql": "SELECT {distinct}e.ticket_id FROM search_entries AS e "
+                  "WHERE e.document @@ to_tsquery('russian', :search_match)",
+}
+
+
+def _hidden_text_fields(viewer: visibility.Viewer) -> list[str]:
+    """Keys of text fields ``viewer`` may not read (none for most agents)."""
     if viewer is None:
         return []
-    found: list[Any] = []
-    if not visibility.sees_internal(viewer):
-        found.append(SearchEntry.internal.is_(False))
-    keys = sorted(visibility.list_field_keys(viewer))
-    found.append(or_(SearchEntry.field_key.is_(None), SearchEntry.field_key.in_(keys)))
-    if isinstance(viewer, User):
-        tickets = permissions.visible_tickets_clause(viewer)
-        if not isinstance(tickets, True_):
-            found.append(SearchEntry.ticket_id.in_(select(Ticket.id).where(tickets)))
-    return found
+    from kernel import fieldset
+
+    shown = visibility.list_field_keys(viewer)
+    return sorted(f.key for f in fieldset.all_fields()
+                  if f.type in TEXT_TYPES and f.key not in shown)
 
 
-def _dialect() -> str:
-    return db.session.get_bind().dialect.name
+def _entries_sql(terms: Sequence[Term], viewer: visibility.Viewer, ordered: bool,
+                 limit: int | None = None) -> Any:
+    """The matching entries' ticket ids, restricted to what of the index ``viewer``
+    may match: no internal notes unless they read them, no field they do not see."""
+    dialect = db.engine.dialect.name
+    postgres = dialect == "postgresql"
+    sql = _FROM["postgresql" if postgres else "sqlite"].format(
+        distinct="DISTINCT " if ordered else "")
+    params: dict[str, Any] = {"search_match": tsquery_text(terms) if postgres
+                              else fts_query(terms)}
+    if viewer is not None and not visibility.sees_internal(viewer):
+        sql += " AND e.internal = false" if postgres else " AND e.internal = 0"
+    hidden = _hidden_text_fields(viewer)
+    if hidden:
+        sql += " AND (e.field_key IS NULL OR e.field_key NOT IN :search_hidden)"
+        params["search_hidden"] = hidden
+    if ordered:
+        sql += " ORDER BY e.ticket_id DESC"
+    if limit is not None:
+        sql += " LIMIT :search_limit"
+        params["search_limit"] = int(limit)
+    statement = text(sql)
+    if hidden:
+        statement = statement.bindparams(bindparam("search_hidden", expanding=True))
+    return statement.bindparams(**params).columns(ticket_id=Integer)
 
 
-def _match(terms: Sequence[Term], dialect: str) -> Any:
-    if dialect == "postgresql":
-        return SearchEntry.document.op("@@")(func.to_tsquery(_CONFIG, tsquery_text(terms)))
-    rows = select(_FTS.c.rowid).where(_FTS.c.search_fts.op("MATCH")(fts_query(terms)))
-    return SearchEntry.id.in_(rows)
+def _tickets_clause(viewer: visibility.Viewer) -> Any | None:
+    """The viewer's ticket visibility (``permissions.visible_tickets_clause``), or
+    ``None`` when they may list every ticket."""
+    if not isinstance(viewer, User):
+        return None
+    clause = permissions.visible_tickets_clause(viewer)
+    return None if isinstance(clause, True_) else clause
 
 
 def matching_ids(query: str, viewer: visibility.Viewer) -> Any | None:
@@ -182,16 +211,27 @@ def matching_ids(query: str, viewer: visibility.Viewer) -> Any | None:
     terms = parse(query)
     if not terms:
         return None
-    return select(SearchEntry.ticket_id).where(_match(terms, _dialect()),
-                                               *_visible_entries(viewer))
+    entries = _entries_sql(terms, viewer, ordered=False)
+    tickets = _tickets_clause(viewer)
+    if tickets is None:
+        return entries
+    found = entries.subquery()
+    return select(found.c.ticket_id).where(
+        found.c.ticket_id.in_(select(Ticket.id).where(tickets)))
 
 
 def search(query: str, viewer: visibility.Viewer, limit: int | None = None) -> list[int]:
     """Ids of the tickets matching ``query`` that ``viewer`` may see, newest first."""
-    ids = matching_ids(query, viewer)
-    if ids is None:
+    terms = parse(query)
+    if not terms:
         return []
-    statement = ids.distinct().order_by(SearchEntry.ticket_id.desc())
+    tickets = _tickets_clause(viewer)
+    if tickets is None:
+        return list(db.session.scalars(_entries_sql(terms, viewer, True, limit)))
+    found = _entries_sql(terms, viewer, ordered=False).subquery()
+    statement = (select(found.c.ticket_id).distinct()
+                 .where(found.c.ticket_id.in_(select(Ticket.id).where(tickets)))
+                 .order_by(found.c.ticket_id.desc()))
     if limit is not None:
         statement = statement.limit(limit)
     return list(db.session.scalars(statement))

@@ -16,8 +16,11 @@ def test_parse_words_phrases_and_prefixes():
     terms = search.parse('Заявки  "printer on fire" ремон* -- ; OR NEAR(')
     assert [t.words for t in terms] == [("заявки",), ("printer", "on", "fire"), ("ремон",),
                                         ("or",), ("near",)]
-    assert [t.prefix for t in terms] == [False, False, True, False, False]
+    assert [t.prefix for t in terms] == [False, False, True, False, True]  # typing: near*
     assert search.parse('  ;; "" * ') == []
+    assert search.parse("Print") == [search.Term(("print",), prefix=True)]
+    assert search.parse("ab") == [search.Term(("ab",))]  # too short to be a prefix
+    assert search.parse('"one two"') == [search.Term(("one", "two"))]
 
 
 def test_stems_meet_across_word_forms():
