@@ -294,13 +294,28 @@ def index_tickets(connection: Connection | Session, ticket_ids: Iterable[int]) -
         columns = [Ticket.id, Ticket.values, *(getattr(Ticket, a) for a in attributes)]
         rows = []
         for found in connection.execute(select(*columns).where(Ticket.id.in_(chunk))):
-            record = found._mapping
-            for key, attribute in fields:
-                value = record[attribute] if attribute else (record["values"] or {}).get(key)
-                if isinstance(value, str) and value.strip():
-                    rows.append({"ticket": record["id"], "message": None, "key": key,
-                                 "internal": False, "text": value})
+            rows += _ticket_entries(fields, found._mapping.__getitem__)
         _insert(connection, rows)
+
+
+def _ticket_entries(fields: list[tuple[str, str | None]], get: Any) -> list[dict[str, Any]]:
+    """Index rows of one ticket; ``get(name)`` reads its ``id``, ``values`` and columns."""
+    rows = []
+    values = get("values") or {}
+    for key, attribute in fields:
+        value = get(attribute) if attribute else values.get(key)
+        if isinstance(value, str) and value.strip():
+            rows.append({"ticket": get("id"), "message": None, "key": key,
+                         "internal": False, "text": value})
+    return rows
+
+
+def _message_entry(ident: int, ticket_id: int, body: str | None, internal: bool
+                   ) -> list[dict[str, Any]]:
+    if not body or not body.strip():
+        return []
+    return [{"ticket": ticket_id, "message": ident, "key": None, "internal": bool(internal),
+             "text": body}]
 
 
 def index_messages(connection: Connection | Session, message_ids: Iterable[int]) -> None:
@@ -308,12 +323,11 @@ def index_messages(connection: Connection | Session, message_ids: Iterable[int])
     entries = SearchEntry.__table__
     for chunk in _chunks(message_ids):
         connection.execute(delete(entries).where(entries.c.message_id.in_(chunk)))
-        rows = [{"ticket": ticket_id, "message": ident, "key": None,
-                 "internal": bool(internal), "text": body or ""}
-                for ident, ticket_id, body, internal in connection.execute(
-                    select(Message.id, Message.ticket_id, Message.body, Message.internal)
-                    .where(Message.id.in_(chunk)))
-                if body and body.strip()]
+        rows = []
+        for found in connection.execute(
+                select(Message.id, Message.ticket_id, Message.body, Message.internal)
+                .where(Message.id.in_(chunk))):
+            rows += _message_entry(*found)
         _insert(connection, rows)
 
 
@@ -350,12 +364,24 @@ def _changed(obj: Any, names: Sequence[str]) -> bool:
 
 @event.listens_for(Session, "after_flush")
 def _note_changes(session: Session, _context: Any) -> None:
-    for obj in (*session.new, *session.dirty):
-        if isinstance(obj, Ticket) and (obj in session.new or _changed(obj, _TICKET_TEXTS)):
-            session.info.setdefault(_TICKETS, set()).add(obj.id)
-        elif isinstance(obj, Message) and (obj in session.new
-                                           or _changed(obj, _MESSAGE_TEXTS)):
-            session.info.setdefault(_MESSAGES, set()).add(obj.id)
+    """Remember what to index at commit: ``{id: the object}`` for rows this
+    transaction inserted (indexed from memory, nothing to delete first), ``{id: None}``
+    for changed ones (re-read and re-indexed)."""
+    for obj in session.new:
+        if isinstance(obj, Ticket):
+            session.info.setdefault(_TICKETS, {}).setdefault(obj.id, obj)
+        elif isinstance(obj, Message):
+            session.info.setdefault(_MESSAGES, {}).setdefault(obj.id, obj)
+    for obj in session.dirty:
+        if isinstance(obj, Ticket) and _changed(obj, _TICKET_TEXTS):
+            session.info.setdefault(_TICKETS, {}).setdefault(obj.id, None)
+        elif isinstance(obj, Message) and _changed(obj, _MESSAGE_TEXTS):
+            session.info.setdefault(_MESSAGES, {}).setdefault(obj.id, None)
+
+
+def _alive(obj: Any) -> bool:
+    """Still a row: not deleted since, not undone by a rolled-back savepoint."""
+    return db.inspect(obj).persistent
 
 
 @event.listens_for(Session, "before_commit")
@@ -363,12 +389,24 @@ def _index_changes(session: Session) -> None:
     if not (session.info.get(_TICKETS) or session.info.get(_MESSAGES)):
         return
     session.flush()
-    tickets = session.info.pop(_TICKETS, set())
-    messages = session.info.pop(_MESSAGES, set())
-    if tickets:
-        index_tickets(session, tickets)
-    if messages:
-        index_messages(session, messages)
+    tickets = session.info.pop(_TICKETS, {})
+    messages = session.info.pop(_MESSAGES, {})
+    changed = [ident for ident, obj in tickets.items() if obj is None]
+    if changed:
+        index_tickets(session, changed)
+    rows: list[dict[str, Any]] = []
+    made = [obj for obj in tickets.values() if obj is not None and _alive(obj)]
+    if made:
+        fields = _text_fields(session)
+        for obj in made:
+            rows += _ticket_entries(fields, lambda name, obj=obj: getattr(obj, name))
+    changed = [ident for ident, obj in messages.items() if obj is None]
+    if changed:
+        index_messages(session, changed)
+    for obj in messages.values():
+        if obj is not None and _alive(obj):
+            rows += _message_entry(obj.id, obj.ticket_id, obj.body, obj.internal)
+    _insert(session, rows)
 
 
 @event.listens_for(Session, "after_transaction_end")
