@@ -1,4 +1,4 @@
-"""(e) Full-text search (issue 14 item 5): ``kernel.services.search`` against the raw
+"""(h) Full-text search (issue 14 item 5): ``kernel.services.search`` against the raw
 full-text query for the same ticket ids, at ``n`` messages (one per ticket).
 
 The raw query is hand-written for the back end: on SQLite the FTS5 ``MATCH`` of the
@@ -131,7 +131,7 @@ def run(root: str, count: int, repeats: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     with app_context(app):
         dialect = db.engine.dialect.name
-        title(f"(e) Full-text search at {count:,} messages, one per ticket ({dialect})")
+        title(f"(h) Full-text search at {count:,} messages, one per ticket ({dialect})")
         took = seconds(lambda: results.update(seed(count)))
         entries = db.session.execute(db.text("SELECT count(*) FROM search_entries")).scalar()
         db.session.rollback()

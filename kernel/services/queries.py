@@ -105,7 +105,10 @@ def _clauses(flt: TicketFilter, viewer: User | None) -> list[Any]:
         term = flt.search.strip()
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         like = f"%{escaped}%"
-        options = [Ticket.number.ilike(like, escape="\\")]
+        # A number has digits: only then is the (scanning) substring match on
+        # numbers worth it; words go to the full-text index alone.
+        options = ([Ticket.number.ilike(like, escape="\\")]
+                   if any(ch.isdigit() for ch in term) else [])
         texts = search.matching_ids(term, viewer)  # subjects, text fields, messages
         if texts is not None:
             options.append(Ticket.id.in_(texts))
@@ -115,7 +118,7 @@ def _clauses(flt: TicketFilter, viewer: User | None) -> list[Any]:
                                 Ticket.created_at < _start(day) + timedelta(days=1)))
         except ValueError:
             pass
-        clauses.append(or_(*options))
+        clauses.append(or_(false(), *options))  # no option left: nothing matches
     for key, value in flt.values.items():
         clauses.append(cast(Ticket.values[key].as_string(), String) == str(value))
     clauses.extend(_plugin_clauses(flt.extra))
