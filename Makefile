@@ -61,8 +61,10 @@ test: $(STAMP) translations
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# `make bench BENCH_ARGS="--only list --scale 1000000"`: one benchmark, at 10^6 rows
+# (ARGS is read too, for older notes).
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks $(ARGS)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS) $(ARGS)
 
 # The API mix of 5 agents and many customers against `make run`'s setup (SQLite,
 # 50 users) and PostgreSQL + Redis (200 users), on loopback, 60 s each; then the

@@ -1,5 +1,5 @@
 """``python -m benchmarks [--quick] [--scale N] [--profile]
-[--only create|list|list-queries|automation|import|requests]``."""
+[--only create|list|list-queries|automation|import|requests|search]``."""
 
 from __future__ import annotations
 
@@ -17,22 +17,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="smaller sizes (1,000 creates, 10,000-row list) for a smoke run")
     parser.add_argument("--scale", type=int, default=None,
-                        help="tickets the list pages are grown to (default 100,000; "
-                             "10,000 with --quick); e.g. --scale 1000000")
+                        help="tickets the list pages are grown to, and messages seeded for "
+                             "the search benchmark (default 100,000; 10,000 with --quick); "
+                             "e.g. --scale 1000000")
     parser.add_argument("--only", choices=("create", "list", "list-queries", "automation",
-                                           "import", "requests"),
+                                           "import", "requests", "search"),
                         action="append",
                         help="run only this benchmark (repeatable)")
     parser.add_argument("--profile", action="store_true",
                         help="also print a cProfile of 500 service creates")
     args = parser.parse_args(argv)
     sizes = Sizes.pick(args.quick)
-    only = set(args.only or ("create", "list", "automation", "import", "requests"))
+    only = set(args.only or ("create", "list", "automation", "import", "requests", "search"))
     scale = args.scale or (10_000 * 2 if args.quick else sizes.list_rows)
 
     logging.disable(logging.WARNING)  # a benchmark prints figures, not the app's log
     warnings.simplefilter("ignore")
-    from benchmarks import automation, create, list_pages, listing, requests, warranty_import
+    from benchmarks import (
+        automation,
+        create,
+        list_pages,
+        listing,
+        requests,
+        search,
+        warranty_import,
+    )
 
     started = time.perf_counter()
     print("Hookdesk benchmarks" + (" (--quick)" if args.quick else ""))
@@ -53,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
             warranty_import.run(root, args.quick)
         if "requests" in only:
             requests.run(root, args.quick)
+        if "search" in only:
+            search.run(root, args.scale or (10_000 if args.quick else 100_000),
+                       sizes.list_repeats)
         if args.profile:
             title("cProfile: 500 service creates, by cumulative time")
             print(create.profile_service(root))

@@ -266,6 +266,21 @@ def token_revoke(token_id):
     click.echo(f"Revoked token {token_id}.")
 
 
+search_group = click.Group("search", help="The full-text index of tickets and messages.")
+
+
+@search_group.command("rebuild")
+@with_appcontext
+def search_rebuild_command():
+    """Index every ticket and message again (after restoring tables by hand)."""
+    from kernel.services import search
+    from kernel.services.uow import unit_of_work
+
+    with unit_of_work() as session:
+        tickets, messages = search.rebuild(session)
+    click.echo(f"Indexed {tickets} ticket(s) and {messages} message(s).")
+
+
 @click.command("worker")
 @click.option("--workers", "-w", default=2, show_default=True, help="Worker threads.")
 @click.option("--no-periodic", is_flag=True, help="Do not run periodic jobs here.")
@@ -305,7 +320,7 @@ def register(app, host) -> None:
     from web.cli_config import COMMANDS
 
     for command in (db_group, plugins_command, demo_command, user_group, worker_command,
-                    serve_command, token_group, *COMMANDS):
+                    serve_command, token_group, search_group, *COMMANDS):
         app.cli.add_command(command)
     taken = set(app.cli.commands) | {"run", "shell", "routes"}
     for plugin, commands in host.collect("hookdesk_register_cli_commands"):

@@ -62,18 +62,25 @@ def _environment(setup: str, instance: Path) -> dict[str, str]:
     return env
 
 
-def _fresh_postgres() -> None:
+def _fresh_postgres(env: dict[str, str]) -> None:
+    """Drop and create the run's database: the one HOOKDESK_LOAD_DATABASE_URL names
+    (engineers sharing a server each give their own), else ``hookdesk_load``."""
     import psycopg
+    from sqlalchemy.engine import make_url
 
+    name = make_url(env["HOOKDESK_DATABASE_URL"]).database or PG_DB
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise SystemExit(f"refusing to recreate the database {name!r}")
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_DB}")
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
 
 
-def _fresh_redis() -> None:
+def _fresh_redis(env: dict[str, str]) -> None:
+    """Empty the run's Redis database (HOOKDESK_LOAD_QUEUE_URL, else db 15)."""
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    redis.Redis.from_url(env["HOOKDESK_QUEUE_URL"]).flushdb()
 
 
 def _app(env: dict[str, str]):
@@ -179,12 +186,13 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.kill()
 
 
-def run(setup: str, users: int, seconds: int, workers: int | None, keep: bool) -> dict:
+def run(setup: str, users: int, seconds: int, workers: int | None, keep: bool,
+        start_timeout: int = 180) -> dict:
     instance = Path(tempfile.mkdtemp(prefix=f"hookdesk-load-{setup}-"))
     env = _environment(setup, instance)
     if setup == "scale":
-        _fresh_postgres()
-        _fresh_redis()
+        _fresh_postgres(env)
+        _fresh_redis(env)
     subprocess.run([str(BIN / "hookdesk"), "db", "upgrade"], env=env, check=True,
                    stdout=subprocess.DEVNULL)
     app = _app(env)
@@ -200,7 +208,7 @@ def run(setup: str, users: int, seconds: int, workers: int | None, keep: bool) -
                               stderr=subprocess.STDOUT)
     result: dict = {"setup": setup, "users": users, "seconds": seconds}
     try:
-        _wait_http(f"http://127.0.0.1:{port}/healthz", 60)
+        _wait_http(f"http://127.0.0.1:{port}/healthz", start_timeout)
         prefix = instance / "locust"
         locust_env = {**env, "HOOKDESK_LOAD_TOKENS": str(tokens_file),
                       "HOOKDESK_LOAD_LEDGER": str(ledger_file)}
@@ -267,13 +275,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time", type=int, default=60, help="seconds of load (at most 600)")
     parser.add_argument("--workers", type=int, default=None, help="gunicorn worker processes")
     parser.add_argument("--keep", action="store_true", help="keep the instance folder")
+    parser.add_argument("--start-timeout", type=int, default=180,
+                        help="seconds the server may take to answer (a busy machine is slow "
+                             "to import the app in every worker)")
     args = parser.parse_args(argv)
     if not 1 <= args.users <= 1000 or not 5 <= args.time <= 600:
         parser.error("--users 1..1000 and --time 5..600")
-    result = run(args.setup, args.users, args.time, args.workers, args.keep)
+    result = run(args.setup, args.users, args.time, args.workers, args.keep,
+                 args.start_timeout)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"load-{args.setup}-{args.users}.json").write_text(json.dumps(result, indent=2))
+    suffix = f"-w{args.workers}" if args.workers else ""
+    (out / f"load-{args.setup}-{args.users}{suffix}.json").write_text(
+        json.dumps(result, indent=2))
     return 0 if _report(result) else 1
 
 

@@ -5,6 +5,7 @@ from kernel.models.fields import ChoiceItem, ChoiceList, FieldDefinition
 from kernel.models.labels import LabelTranslation
 from kernel.models.outbox import OutboxMessage
 from kernel.models.people import Customer, CustomerEmail, CustomerPhone, Role, User, user_roles
+from kernel.models.search import SearchEntry
 from kernel.models.settings import Setting
 from kernel.models.tickets import (
     Attachment,
@@ -33,6 +34,7 @@ __all__ = [
     "OutboxMessage",
     "Pipeline",
     "Role",
+    "SearchEntry",
     "Setting",
     "Status",
     "Ticket",

@@ -15,7 +15,7 @@ from kernel.db import db, utcnow
 from kernel.errors import ValidationFailed
 from kernel.models import Status, Ticket, TicketType, User
 from kernel.models.tickets import COLUMN_FIELDS
-from kernel.services import storable
+from kernel.services import search, storable
 
 MAX_PAGE = 100_000  # deeper pages are refused (API) or clamped (pages): OFFSET stays small
 
@@ -127,7 +127,7 @@ def _clauses(flt: TicketFilter, viewer: User | None) -> list[Any]:
     if flt.created_to:
         clauses.append(Ticket.created_at < _start(flt.created_to) + timedelta(days=1))
     if flt.search:
-        clauses.append(_search_clause(flt.search))
+        clauses.append(_search_clause(flt.search, viewer))
     for key, value in flt.values.items():
         clauses.append(cast(Ticket.values[key].as_string(), String) == str(value))
     clauses.extend(_plugin_clauses(flt.extra))
@@ -162,19 +162,26 @@ def _type_status_clauses(flt: TicketFilter) -> list[Any]:
     return found
 
 
-def _search_clause(text: str) -> Any:
-    """The ``q`` of a list: number, subject or a day (full-text search plugs in here)."""
+def _search_clause(text: str, viewer: User | None) -> Any:
+    """The ``q`` of a list: a number, words (full-text: subjects, text fields and
+    messages the viewer may read, ``kernel.services.search``) or a day."""
     term = text.strip()
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     like = f"%{escaped}%"
-    options = [Ticket.number.ilike(like, escape="\\"), Ticket.subject.ilike(like, escape="\\")]
+    # A number has digits: only then is the (scanning) substring match on
+    # numbers worth it; words go to the full-text index alone.
+    options = ([Ticket.number.ilike(like, escape="\\")]
+               if any(ch.isdigit() for ch in term) else [])
+    texts = search.matching_ids(term, viewer)
+    if texts is not None:
+        options.append(Ticket.id.in_(texts))
     try:
         day = date.fromisoformat(term)
         options.append(and_(Ticket.created_at >= _start(day),
                             Ticket.created_at < _start(day) + timedelta(days=1)))
     except ValueError:
         pass
-    return or_(*options)
+    return or_(false(), *options)  # no option left: nothing matches
 
 
 def _plugin_clauses(extra: dict[str, str]) -> list[Any]:

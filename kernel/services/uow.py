@@ -141,3 +141,8 @@ def _dispatch(pending: list[tuple[Signal | None, str, dict[str, Any]]]) -> None:
             log.exception("after-commit work failed: %s", signal.name if signal else kwargs)
             if app.config.get("HOOKDESK_RAISE_SIGNAL_ERRORS"):
                 raise
+
+
+# The full-text index is written by listeners on this same transaction (its module
+# registers them): importing it here makes every unit of work keep it in step.
+from kernel.services import search as _search  # noqa: E402,F401

@@ -69,7 +69,11 @@ class TicketQuery(Schema):
     urgent = fields.Boolean()
     overdue = fields.Boolean()
     q = fields.String(validate=validate.Length(max=200),
-                      metadata={"description": "Search by number, subject or date (YYYY-MM-DD)."})
+                      metadata={"description": (
+                          "Full-text search of subjects, text fields and messages "
+                          "(Russian and English word forms; \"a phrase\"; prefix*), "
+                          "or a ticket number, or a date (YYYY-MM-DD). Customers match "
+                          "only what they may read.")})
     created_from = fields.Date()
     created_to = fields.Date()
     filter = fields.List(
