@@ -98,11 +98,10 @@ def ingest(raw: bytes, mailbox: MailMailbox | None = None, retry: bool = False) 
     if held is not None and held.status == "held" and not retry:
         return Outcome("quarantined", detail="This letter waits in the quarantine already.")
     quiet = [letter.sender] if (letter.automatic or letter.bounce) else []
+    reason = f"An automatic letter ({letter.automatic}) is never answered automatically."
     try:
-        with mail.automatic_letters_suppressed(quiet, f"An automatic letter ({letter.automatic})"
-                                               " is never answered automatically."):
-            with unit_of_work():
-                outcome = _take(letter, raw, raw_sha, key, mailbox, retry)
+        with mail.automatic_letters_suppressed(quiet, reason), unit_of_work():
+            outcome = _take(letter, raw, raw_sha, key, mailbox, retry)
     except IntegrityError:
         db.session.rollback()
         return Outcome("duplicate", detail="This letter was taken in at the same time.")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import letters as L
 import pytest
 from conftest import PLUGINS
 
-import letters as L
 from kernel.db import db
 from kernel.models import Attachment, Customer, Message, Ticket
 
