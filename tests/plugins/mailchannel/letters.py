@@ -134,25 +134,22 @@ def auto_reply(to_letter, sender="ivan@example.ru", header="Auto-Submitted",
 
 
 def bounce(original, failed="ivan@example.ru") -> bytes:
-    """A delivery status notification (RFC 3464) from the MTA's mailer-daemon."""
-    report = MIMEMultipart("report", report_type="delivery-status")
-    report["From"] = "Mail Delivery System <MAILER-DAEMON@mx.desk.example>"
-    report["To"] = str(original["From"])
-    report["Subject"] = "Undelivered Mail Returned to Sender"
-    report["Message-ID"] = "<bounce-1@mx.desk.example>"
-    report["Auto-Submitted"] = "auto-replied"
-    report.attach(MIMEText(f"I'm sorry to have to inform you that your message could not be "
-                           f"delivered to {failed}.", "plain"))
-    status = MIMEText("", "plain")
-    status.set_type("message/delivery-status")
-    status.set_payload(f"Reporting-MTA: dns; mx.desk.example\n\n"
-                       f"Final-Recipient: rfc822; {failed}\nAction: failed\nStatus: 5.1.1\n"
-                       f"Diagnostic-Code: smtp; 550 5.1.1 User unknown\n")
-    report.attach(status)
-    headers = MIMEText("", "plain")
-    headers.set_type("text/rfc822-headers")
-    headers.set_payload(f"Message-ID: {original['Message-ID']}\n"
-                        f"References: {original.get('References', '')}\n"
-                        f"Subject: {original['Subject']}\n")
-    report.attach(headers)
-    return report.as_bytes()
+    """A delivery status notification (RFC 3464) as Postfix's mailer-daemon sends it."""
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.desk.example>\r\n"
+        f"To: {original['From']}\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Message-ID: <bounce-1@mx.desk.example>\r\n"
+        "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B1"\r\n\r\n'
+        "--B1\r\nContent-Type: text/plain\r\n\r\n"
+        f"Your message could not be delivered to {failed}.\r\n"
+        "--B1\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.desk.example\r\n\r\n"
+        f"Final-Recipient: rfc822; {failed}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
+        "--B1\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {original['Message-ID']}\r\n"
+        f"References: {original.get('References', '')}\r\n"
+        "Subject: something\r\n\r\n"
+        "--B1--\r\n").encode()
