@@ -4,14 +4,13 @@ twice, TLS and STARTTLS work, a failing mailbox shows its error."""
 
 from __future__ import annotations
 
+import dovecot
 import letters as L
 import pytest
 from conftest import PLUGINS
 
 from kernel.db import db
 from kernel.models import Ticket
-
-import dovecot
 
 pytestmark = pytest.mark.plugins(*PLUGINS)
 
