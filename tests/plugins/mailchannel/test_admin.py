@@ -19,7 +19,7 @@ def test_an_admin_creates_a_mailbox_and_bad_input_names_the_field(client, admin)
 
     login(client, admin)
     page = client.get("/admin/mail/")
-    assert page.status_code == 200 and "No mailboxes yet" in page.text
+    assert page.status_code == 200 and "Почтовых ящиков пока нет" in page.text
     bad = client.post("/admin/mail/mailboxes", data={
         "name": "", "address": "not-an-address", "imap_port": "99999", "imap_host": "imap.x"})
     assert bad.status_code == 422
@@ -51,7 +51,7 @@ def test_a_connection_test_reports_the_error(client, admin, inbox):
         inbox.imap_username = "x"
     login(client, admin)
     page = client.post(f"/admin/mail/mailboxes/{inbox.id}/test", follow_redirects=True)
-    assert "Could not connect" in page.text
+    assert "Не удалось подключиться" in page.text
 
 
 def test_the_quarantine_retry_and_discard(client, admin, take, inbox):
@@ -105,3 +105,22 @@ def test_pages_in_russian(client, admin, inbox, take):
         page = client.get(url, headers={"Accept-Language": "ru"})
         assert page.status_code == 200, url
         assert "Почтовый канал" in page.text or "Карантин" in page.text, url
+
+
+def test_every_word_of_the_plugin_has_a_russian_translation():
+    from pathlib import Path
+
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parents[3]
+    folder = root / "plugins" / "mailchannel" / "translations"
+    with open(folder / "babel.cfg", encoding="utf-8") as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    found = {m for _f, _l, m, _c, _x in extract_from_dir(
+        str(root), method_map, options_map, keywords={"_": None, "N_": None})}
+    with open(folder / "ru" / "LC_MESSAGES" / "messages.po", "rb") as fh:
+        ru = {m.id: m.string for m in read_po(fh, locale="ru") if m.id}
+    missing = sorted(m for m in found if not ru.get(m))
+    assert not missing, missing
