@@ -76,3 +76,33 @@ def hookdesk_register_cli_commands():
     from plugins.mailchannel.cli import group
 
     return [group]
+
+
+@hookimpl
+def hookdesk_navigation_items(viewer):
+    from flask import url_for
+
+    if viewer is None or not viewer.is_agent:
+        return None
+    return [d.NavItem("mailchannel.review", N_("Letters to review"),
+                      url_for("mailchannel_admin.review"), "agent",
+                      permission="mailchannel.review", order=870)]
+
+
+@hookimpl
+def hookdesk_ticket_card_panels(ticket, viewer):
+    """Agents see the letters a ticket came from: sender, outcome, the original
+    to download, the HTML part as sanitized."""
+    from sqlalchemy import select
+
+    from kernel.db import db
+    from plugins.mailchannel.models import MailLetter
+
+    if viewer is None or viewer.is_customer:
+        return None
+    rows = list(db.session.scalars(select(MailLetter).where(MailLetter.ticket_id == ticket.id)
+                                   .order_by(MailLetter.id).limit(50)))
+    if not rows:
+        return None
+    return [d.Panel("mailchannel", N_("Letters"), "mailchannel/_panel.html", order=35,
+                    audience="staff", context={"letters": rows})]

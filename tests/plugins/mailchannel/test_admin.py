@@ -124,3 +124,25 @@ def test_every_word_of_the_plugin_has_a_russian_translation():
         ru = {m.id: m.string for m in read_po(fh, locale="ru") if m.id}
     missing = sorted(m for m in found if not ru.get(m))
     assert not missing, missing
+
+
+def test_agents_find_the_review_queue_in_their_navigation(client, agent):
+    login(client, agent)
+    assert "/admin/mail/review" in client.get("/agent/").text
+
+
+def test_the_card_shows_agents_the_letter_and_customers_nothing_of_it(client, agent, take):
+    from kernel.services import users
+
+    ticket_id = take(L.outlook()).ticket_id
+    login(client, agent)
+    card = client.get(f"/agent/tickets/{ticket_id}").text
+    assert "olga@corp.example" in card and "srcdoc=" in card and "sandbox" in card
+    assert "tracker.example" not in card
+    client.get("/logout")
+    ticket = db.session.get(Ticket, ticket_id)
+    buyer = users.create({"email": "olga@corp.example", "password": "buyer-pass-1",
+                          "kind": "customer", "customer_id": ticket.customer_id})
+    login(client, buyer)
+    page = client.get(f"/portal/tickets/{ticket_id}")
+    assert page.status_code == 200 and "srcdoc=" not in page.text and ".eml" not in page.text
