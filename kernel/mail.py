@@ -184,7 +184,8 @@ def message_id_for(key: str, ref: str | None = None) -> str:
     token = _ref_token(ref)
     if token is None:
         return f"<{digest}@{_domain()}>"
-    return f"<{digest[:32]}.{token}.{_signature(ref or '')}@{_domain()}>"
+    # Short enough that "Message-ID: <...>" rarely needs folding.
+    return f"<{digest[:24]}.{token}.{_signature(ref or '')}@{_domain()}>"
 
 
 def thread_id_for(ref: str) -> str | None:
@@ -195,8 +196,8 @@ def thread_id_for(ref: str) -> str | None:
 
 
 _REF = re.compile(r"^([A-Za-z][A-Za-z0-9_]{0,30}):([A-Za-z0-9_]{1,40})$")
-_SIGNED = re.compile(r"<?(?:[0-9a-f]{32}|hookdesk)\.([A-Za-z][A-Za-z0-9_]{0,30})-"
-                     r"([A-Za-z0-9_]{1,40})\.([0-9a-f]{16})@[^>\s]+>?")
+_SIGNED = re.compile(r"<?(?:[0-9a-f]{24}|hookdesk)\.([A-Za-z][A-Za-z0-9_]{0,30})-"
+                     r"([A-Za-z0-9_]{1,40})\.([0-9a-f]{12})@[^>\s]+>?")
 _OURS = re.compile(r"<?[0-9a-f]{40}@([^>\s]+)>?")
 
 
@@ -208,7 +209,7 @@ def _ref_token(ref: str | None) -> str | None:
 def _signature(ref: str) -> str:
     secret = str(runtime.config("HOOKDESK_SECRET_KEY") or runtime.config("SECRET_KEY") or "")
     return hmac.new(secret.encode(), b"hookdesk-mail-ref:" + ref.encode(),
-                    hashlib.sha256).hexdigest()[:16]
+                    hashlib.sha256).hexdigest()[:12]
 
 
 def ref_of(message_ids: str | Iterable[str]) -> str | None:
