@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-PLUGINS = ("helpdesk", "notifications", "mailchannel")
-
 
 @pytest.fixture
 def inbox(app):

@@ -3,9 +3,9 @@ quarantine's retry and discard, the review queue; who may see them."""
 
 from __future__ import annotations
 
-import letters as L
+import mail_letters as L
 import pytest
-from conftest import PLUGINS
+from mail_letters import PLUGINS
 
 from kernel.db import db
 from kernel.models import Message, Ticket

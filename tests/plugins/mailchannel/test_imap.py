@@ -4,10 +4,10 @@ twice, TLS and STARTTLS work, a failing mailbox shows its error."""
 
 from __future__ import annotations
 
-import dovecot
-import letters as L
+import mail_dovecot as dovecot
+import mail_letters as L
 import pytest
-from conftest import PLUGINS
+from mail_letters import PLUGINS
 
 from kernel.db import db
 from kernel.models import Ticket

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import letters as L
+import mail_letters as L
 import pytest
-from conftest import PLUGINS
+from mail_letters import PLUGINS
 
 from kernel.db import db
 from kernel.models import Attachment, Customer, Message, Ticket

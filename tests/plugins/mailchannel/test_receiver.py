@@ -7,9 +7,9 @@ from __future__ import annotations
 import smtplib
 import socket
 
-import letters as L
+import mail_letters as L
 import pytest
-from conftest import PLUGINS
+from mail_letters import PLUGINS
 
 from kernel.db import db
 from kernel.models import Ticket

@@ -153,3 +153,6 @@ def bounce(original, failed="ivan@example.ru") -> bytes:
         f"References: {original.get('References', '')}\r\n"
         "Subject: something\r\n\r\n"
         "--B1--\r\n").encode()
+
+# The plugins every test of the e-mail channel enables.
+PLUGINS = ("helpdesk", "notifications", "mailchannel")
