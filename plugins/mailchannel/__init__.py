@@ -81,8 +81,17 @@ def hookdesk_register_cli_commands():
 @hookimpl
 def hookdesk_navigation_items(viewer):
     from flask import url_for
+    from sqlalchemy import select
 
-    if viewer is None or not viewer.is_agent:
+    from kernel import permissions
+    from kernel.db import db
+    from plugins.mailchannel.models import MailReview
+
+    # Shown only while letters wait: one indexed look-up, no item in the way otherwise.
+    if viewer is None or not viewer.is_agent or not permissions.has(viewer, "mailchannel.review"):
+        return None
+    if db.session.scalar(select(MailReview.id).where(MailReview.status == "pending").limit(1)
+                         ) is None:
         return None
     return [d.NavItem("mailchannel.review", N_("Letters to review"),
                       url_for("mailchannel_admin.review"), "agent",

@@ -126,8 +126,12 @@ def test_every_word_of_the_plugin_has_a_russian_translation():
     assert not missing, missing
 
 
-def test_agents_find_the_review_queue_in_their_navigation(client, agent):
+def test_agents_find_the_review_queue_in_their_navigation_while_letters_wait(
+        client, agent, take, outgoing):
     login(client, agent)
+    assert "/admin/mail/review" not in client.get("/agent/").text
+    take(L.plain())
+    take(L.reply(outgoing(to="ivan@example.ru")[0], sender="boss@example.ru"))
     assert "/admin/mail/review" in client.get("/agent/").text
 
 
