@@ -12,6 +12,17 @@ The Message-ID is derived from the idempotency key, so a message resent after a
 worker died mid-delivery carries the same Message-ID and a mail system that
 deduplicates by it shows it once.
 
+Replies find their way back (M3): a letter tagged with a ``ref`` (``ticket:42``)
+carries it, signed with the deployment's secret, in its Message-ID
+(``<digest.ticket-42.signature@domain>``), in ``References`` (one thread id per
+ticket, so mail programs keep the letters of a ticket together) and in
+``X-Hookdesk-Ref``. ``ref_of()`` reads the ref back from the ``In-Reply-To`` /
+``References`` of an incoming letter and checks the signature, so nothing needs
+storing besides the outbox row, and a made-up id never points into a ticket.
+``automatic_letters_suppressed()`` lets an incoming channel keep the letters of a
+change from going to an auto-responder (M4): they are written with status
+``suppressed`` and never sent.
+
 ``HOOKDESK_MAIL_URL``:
 
 * ``smtp://[user:password@]host[:port]`` — plain SMTP (port 25);
@@ -34,11 +45,16 @@ queued that way lives only in the queue: use the outbox.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import logging
 import os
+import re
 import smtplib
 import ssl
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -160,11 +176,82 @@ def new_message_id() -> str:
     return make_msgid(domain=_domain())
 
 
-def message_id_for(key: str) -> str:
+def message_id_for(key: str, ref: str | None = None) -> str:
     """The Message-ID of the message with idempotency key ``key``: the same key,
-    the same Message-ID, on every attempt and in every worker."""
+    the same Message-ID, on every attempt and in every worker. With a ``ref``
+    (``ticket:42``) the id carries it, signed, for ``ref_of`` to read back."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:40]
-    return f"<{digest}@{_domain()}>"
+    token = _ref_token(ref)
+    if token is None:
+        return f"<{digest}@{_domain()}>"
+    # Short enough that "Message-ID: <...>" rarely needs folding.
+    return f"<{digest[:24]}.{token}.{_signature(ref or '')}@{_domain()}>"
+
+
+def thread_id_for(ref: str) -> str | None:
+    """The id every letter about ``ref`` lists in ``References``: mail programs
+    thread them together and a reply names it even when it drops our Message-ID."""
+    token = _ref_token(ref)
+    return f"<hookdesk.{token}.{_signature(ref)}@{_domain()}>" if token else None
+
+
+_REF = re.compile(r"^([A-Za-z][A-Za-z0-9_]{0,30}):([A-Za-z0-9_]{1,40})$")
+_SIGNED = re.compile(r"<?(?:[0-9a-f]{24}|hookdesk)\.([A-Za-z][A-Za-z0-9_]{0,30})-"
+                     r"([A-Za-z0-9_]{1,40})\.([0-9a-f]{12})@[^>\s]+>?")
+_OURS = re.compile(r"<?[0-9a-f]{40}@([^>\s]+)>?")
+
+
+def _ref_token(ref: str | None) -> str | None:
+    match = _REF.match(ref or "")
+    return f"{match.group(1)}-{match.group(2)}" if match else None
+
+
+def _signature(ref: str) -> str:
+    secret = str(runtime.config("HOOKDESK_SECRET_KEY") or runtime.config("SECRET_KEY") or "")
+    return hmac.new(secret.encode(), b"hookdesk-mail-ref:" + ref.encode(),
+                    hashlib.sha256).hexdigest()[:12]
+
+
+def ref_of(message_ids: str | Iterable[str]) -> str | None:
+    """The ref (``ticket:42``) of the first of ``message_ids`` (a header's text —
+    ``In-Reply-To``, ``References`` — or a list of ids) that one of our letters
+    carried, its signature checked; None when none did."""
+    text = message_ids if isinstance(message_ids, str) else " ".join(message_ids)
+    for match in _SIGNED.finditer(text or ""):
+        ref = f"{match.group(1)}:{match.group(2)}"
+        if hmac.compare_digest(match.group(3), _signature(ref)):
+            return ref
+    return None
+
+
+def is_ours(message_id: str) -> bool:
+    """True when ``message_id`` is the Message-ID of a letter we sent (signed, or
+    a plain id of our own domain): our own letter coming back."""
+    text = (message_id or "").strip()
+    if _SIGNED.fullmatch(text):
+        return ref_of(text) is not None
+    match = _OURS.fullmatch(text)
+    return bool(match) and match.group(1).lower() == _domain().lower()
+
+
+_suppressed: ContextVar[dict[str, str] | None] = ContextVar("hookdesk_mail_suppressed",
+                                                            default=None)
+
+
+@contextlib.contextmanager
+def automatic_letters_suppressed(addresses: Iterable[str], reason: str) -> Iterator[None]:
+    """While inside, letters ``put`` to any of ``addresses`` (case does not matter)
+    are written with status ``suppressed`` and ``reason`` and never sent — the
+    answers a change would send to an auto-responder or a bouncing address. The
+    signals sent after the change commits run inside too, if the block holds the
+    unit of work."""
+    current = dict(_suppressed.get() or {})
+    current.update({a.strip().lower(): reason for a in addresses if a and a.strip()})
+    token = _suppressed.set(current)
+    try:
+        yield
+    finally:
+        _suppressed.reset(token)
 
 
 def build(message: dict[str, Any]) -> EmailMessage:
@@ -239,13 +326,26 @@ def put(message: dict[str, Any], key: str, ref: str | None = None) -> str:
     payload = {k: v for k, v in message.items() if k not in ("to", "text") and v is not None}
     payload["body"] = message.get("text") or message.get("body") or ""
     payload.setdefault("from", sender())
-    payload["message_id_header"] = message.get("message_id") or message_id_for(key)
+    payload["message_id_header"] = message.get("message_id") or message_id_for(key, ref)
+    thread = thread_id_for(ref) if ref else None
+    if thread:
+        headers = dict(payload.get("headers") or {})
+        headers.setdefault("References", thread)
+        headers.setdefault("X-Hookdesk-Ref", ref)
+        payload["headers"] = headers
+    status, reason = "pending", ""
+    quiet = _suppressed.get() or {}
+    address = parseaddr(message["to"])[1].strip().lower()
+    if address in quiet:
+        status, reason = "suppressed", quiet[address]
     if in_unit_of_work():
-        row = outbox.put(CHANNEL, message["to"], payload, key=key, ref=ref)
+        row = outbox.put(CHANNEL, message["to"], payload, key=key, ref=ref, status=status,
+                         reason=reason)
     else:
         with unit_of_work():
-            row = outbox.put(CHANNEL, message["to"], payload, key=key, ref=ref)
-    return (row.payload or {}).get("message_id_header") or message_id_for(row.key)
+            row = outbox.put(CHANNEL, message["to"], payload, key=key, ref=ref, status=status,
+                             reason=reason)
+    return (row.payload or {}).get("message_id_header") or message_id_for(row.key, row.ref)
 
 
 def send(recipient: str, subject: str, body: str, context: dict[str, Any]) -> None:

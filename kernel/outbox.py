@@ -67,8 +67,13 @@ def put(
     key: str,
     ref: str | None = None,
     not_before: datetime | None = None,
+    status: str = "pending",
+    reason: str = "",
 ) -> OutboxMessage:
-    """Queue a side effect; must run inside the change's unit of work."""
+    """Queue a side effect; must run inside the change's unit of work.
+
+    ``status="suppressed"`` (with a ``reason``) writes the row for the log only:
+    it is never sent (e.g. a letter that would answer an auto-responder)."""
     if not in_unit_of_work():
         raise RuntimeError("outbox.put() must run inside a unit of work")
     if channel not in runtime.host().registry.notification_channels:
@@ -76,6 +81,13 @@ def put(
     existing = db.session.scalar(db.select(OutboxMessage).where(OutboxMessage.key == key))
     if existing is not None:
         return existing
+    if status == "suppressed":
+        row = OutboxMessage(key=key[:200], channel=channel, recipient=recipient,
+                            payload=payload, ref=ref, status=status, last_error=reason[:2000],
+                            next_attempt_at=utcnow())
+        db.session.add(row)
+        db.session.flush()
+        return row
     if channel == letters.CHANNEL:  # coalesce letters about one ticket (kernel.letters)
         merged_into, not_before = letters.before_put(recipient, payload, key, ref, not_before)
         if merged_into is not None:

@@ -22,13 +22,21 @@ def post(
     internal: bool = False,
     via: str | None = None,
     files: list[Any] | None = None,
+    from_customer: bool = False,
 ) -> Message:
     """Add a message. Customers always write public messages; an agent's message
-    is a reply to the customer unless ``internal``. Files become its attachments."""
+    is a reply to the customer unless ``internal``. Files become its attachments.
+    ``from_customer`` (system actor only): the message is the ticket's customer's,
+    brought by a channel that checked who wrote it (an e-mail from their address)."""
     permissions.require_view(actor, ticket)
     if actor is not None and actor.is_customer:
         if internal:
             raise ValidationFailed({"internal": "Customers cannot write internal notes."})
+        kind = "customer"
+    elif from_customer:
+        if actor is not None or internal or ticket.customer_id is None:
+            raise ValidationFailed({"from_customer": "Only the system posts for the customer "
+                                    "of a ticket that has one, and never a note."})
         kind = "customer"
     else:
         permissions.require(actor, "tickets.note" if internal else "tickets.reply")

@@ -34,7 +34,7 @@ def test_the_customer_hears_of_a_new_ticket_in_their_language(app, mailbox, engl
     assert "Open the ticket" in mailbox.html(message)
     event = db.session.scalar(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))
     key = f"notify-{event.id}-ann@buyer.example"
-    assert message["Message-ID"] == message_id_for(key)
+    assert message["Message-ID"].strip() == message_id_for(key, f"ticket:{ticket.id}")
     (row,) = outbox_rows()
     assert (row.key, row.status, row.ref) == (key, "sent", f"ticket:{ticket.id}")
 
