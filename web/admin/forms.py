@@ -58,8 +58,8 @@ class PipelineCreateForm(FlaskForm):
     statuses = TextAreaField(
         _l("Statuses"), validators=[DataRequired(REQUIRED)],
         description=_l("One a line: key, name and group (open, closed_success or "
-                       "closed_failure), e.g. “done, Done, closed_success”. Every move is "
-                       "allowed at first; restrict them on the pipeline's page."),
+                       "closed_failure), e.g. “done, Done, closed_success”. No move is "
+                       "allowed at first; tick the allowed ones on the pipeline's page."),
         render_kw={"rows": 6, "class": "mono"})
 
 
