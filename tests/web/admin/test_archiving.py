@@ -46,7 +46,8 @@ def test_an_archived_status_keeps_its_tickets_and_is_offered_no_more(admin_clien
     card = admin_client.get(f"/agent/tickets/{other.id}").get_data(as_text=True)
     assert 'value="waiting"' not in card.split('id="status-to"', 1)[1].split("</select>")[0]
     history = admin_client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True)
-    assert "→ Ждёт ответа покупателя" in history.split('id="history"', 1)[1]  # history still names it
+    history = history.split('id="history"', 1)[1]
+    assert "→ Ждёт ответа покупателя" in history  # history still names it
 
     login(admin_client, admin)
     page = admin_client.get("/admin/pipelines/support").get_data(as_text=True)
