@@ -46,6 +46,7 @@ def db_upgrade(revision, no_sync):
     sync created, and a warning for each extension it skipped."""
     from web import migrations, startup
 
+    migrations.set_aside_disabled()
     before = migrations.branch_state()
     flask_migrate.upgrade(revision=revision)
     moved = migrations.describe_changes(before, migrations.branch_state())
@@ -75,6 +76,36 @@ def db_upgrade(revision, no_sync):
 def db_downgrade(revision):
     """Downgrade to REVISION (e.g. ``myplugin@base`` to drop one plugin's tables)."""
     flask_migrate.downgrade(revision=revision)
+
+
+@db_group.command("drop-plugin")
+@click.argument("plugin")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+@with_appcontext
+def db_drop_plugin(plugin, yes):
+    """Remove a disabled plugin's tables and data for good.
+
+    Drops every table named ``<plugin>_*`` and forgets the plugin's Alembic
+    branch; enabling the plugin later starts it from empty tables. Asks to type
+    the plugin's name unless ``--yes``."""
+    from web import migrations
+
+    host = current_app.extensions["hookdesk"]
+    if plugin == "kernel":
+        raise click.BadParameter("the kernel's tables cannot be dropped.", param_hint="PLUGIN")
+    if host.is_enabled(plugin):
+        raise click.ClickException(
+            f"Plugin {plugin!r} is enabled: remove it from HOOKDESK_PLUGINS first.")
+    if not yes:
+        click.echo(f"This deletes every table of plugin {plugin!r} and all its data.")
+        typed = click.prompt("Type the plugin's name to confirm", default="", show_default=False)
+        if typed.strip() != plugin:
+            raise click.ClickException("Not confirmed; nothing was dropped.")
+    dropped = migrations.drop_plugin(plugin)
+    if dropped:
+        click.echo(f"Dropped {len(dropped)} table(s) of {plugin}: {', '.join(dropped)}.")
+    else:
+        click.echo(f"No tables of {plugin} found; its branch is forgotten.")
 
 
 @db_group.command("current")

@@ -46,28 +46,36 @@ def branch_state() -> dict[str, str | None]:
     """``{branch label: its newest applied revision, or None (base)}`` for every
     branch of the enabled plugins. ``alembic_version`` keeps only the newest
     revisions; what they stand for is found through ``down_revision`` and
-    ``depends_on``."""
+    ``depends_on`` (rows of disabled plugins are skipped)."""
     from alembic.migration import MigrationContext
 
     from kernel.db import db
+    from kernel.migration_branches import branch_heads
 
-    script = script_directory()
     with db.engine.connect() as conn:
         heads = MigrationContext.configure(conn).get_current_heads()
-    applied: set[str] = set()
-    todo = list(heads)
-    while todo:
-        rev = script.get_revision(todo.pop())
-        if rev is None or rev.revision in applied:
-            continue
-        applied.add(rev.revision)
-        todo.extend(rev._all_down_revisions)
-    state: dict[str, str | None] = {}
-    for rev in script.walk_revisions():  # descendants before their ancestors
-        for label in sorted(rev.branch_labels):
-            if state.get(label) is None:
-                state[label] = rev.revision if rev.revision in applied else None
-    return state
+    return branch_heads(script_directory(), heads)
+
+
+def set_aside_disabled() -> None:
+    """Set disabled plugins' revisions aside now (``env.py`` does it on every
+    run too), so that ``branch_state`` tells the truth before an upgrade."""
+    from kernel.db import db
+    from kernel.migration_branches import reconcile
+
+    with db.engine.begin() as conn:
+        reconcile(conn, script_directory())
+
+
+def drop_plugin(plugin: str) -> list[str]:
+    """Drop a disabled plugin's tables and forget its branch (``hookdesk db
+    drop-plugin``); returns the dropped tables."""
+    from kernel.db import db
+    from kernel.migration_branches import drop_plugin as drop
+    from kernel.plugins import discover
+
+    with db.engine.begin() as conn:
+        return drop(conn, script_directory(), plugin, set(discover()))
 
 
 def describe_changes(before: dict[str, str | None], after: dict[str, str | None]) -> list[str]:

@@ -12,6 +12,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from kernel import migration_branches
+
 config = context.config
 if config.config_file_name:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -30,6 +32,8 @@ def _owner(table_name: str) -> str:
 
 
 def include_object(obj, name, type_, reflected, compare_to):
+    if name == migration_branches.BRANCHES_TABLE:
+        return False  # the migration tool's bookkeeping, like alembic_version
     if scope is None:
         return True
     table = obj if type_ == "table" else getattr(obj, "table", None)
@@ -58,8 +62,15 @@ def run_online():
             process_revision_directives=process_revision_directives,
             **options,
         )
+        # A disabled plugin's revisions are set aside before Alembic reads the
+        # version table, and every enabled branch's head is written down after.
+        # Committed apart: on SQLite Alembic opens a transaction per revision.
+        migration_branches.reconcile(connection, context.script)
+        connection.commit()
         with context.begin_transaction():
             context.run_migrations()
+        migration_branches.record(connection, context.script)
+        connection.commit()
 
 
 def run_offline():

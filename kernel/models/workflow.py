@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kernel.db import db
+from kernel.db import UTCDateTime, db
 
 STATUS_GROUPS = ("open", "closed_success", "closed_failure")
 
@@ -17,6 +19,8 @@ class Pipeline(db.Model):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     plugin: Mapped[str | None] = mapped_column(String(64))
+    # Archived: kept for the tickets and history that name it, gone from forms.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(timezone=True))
 
     # Loaded when first used, not with every ticket: ``kernel.typecache`` puts
     # the pipelines, loaded, in the session (a selectin load would query again
@@ -31,15 +35,22 @@ class Pipeline(db.Model):
     def status(self, key: str) -> Status | None:
         return next((s for s in self.statuses if s.key == key), None)
 
+    @property
+    def active_statuses(self) -> list[Status]:
+        """The statuses forms and pickers offer (archived ones left out)."""
+        return [s for s in self.statuses if s.archived_at is None]
+
     def allows(self, from_status: Status, to_status: Status) -> bool:
-        return any(
+        return to_status.archived_at is None and any(
             t.from_status_id == from_status.id and t.to_status_id == to_status.id
+            and t.archived_at is None
             for t in self.transitions
         )
 
     def next_statuses(self, from_status: Status) -> list[Status]:
-        targets = {t.to_status_id for t in self.transitions if t.from_status_id == from_status.id}
-        return [s for s in self.statuses if s.id in targets]
+        targets = {t.to_status_id for t in self.transitions
+                   if t.from_status_id == from_status.id and t.archived_at is None}
+        return [s for s in self.active_statuses if s.id in targets]
 
 
 class Status(db.Model):
@@ -53,6 +64,7 @@ class Status(db.Model):
     group: Mapped[str] = mapped_column(String(20), default="open")
     order: Mapped[int] = mapped_column(Integer, default=0)
     color: Mapped[str] = mapped_column(String(20), default="")
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(timezone=True))
 
     pipeline: Mapped[Pipeline] = relationship(back_populates="statuses")
 
@@ -72,6 +84,8 @@ class Transition(db.Model):
     pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"))
     from_status_id: Mapped[int] = mapped_column(ForeignKey("statuses.id", ondelete="CASCADE"))
     to_status_id: Mapped[int] = mapped_column(ForeignKey("statuses.id", ondelete="CASCADE"))
+    # A forbidden move that was once allowed: kept (restorable), never offered.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime(timezone=True))
 
     pipeline: Mapped[Pipeline] = relationship(back_populates="transitions")
     from_status: Mapped[Status] = relationship(foreign_keys=[from_status_id])

@@ -131,6 +131,49 @@ def deactivate(key: str, actor: User | None = None) -> None:
         row.is_active = False
 
 
+@audited("fields.set_ticket_types")
+def set_ticket_types(key: str, types: list[str], actor: User | None = None) -> FieldDefinition:
+    """Which ticket types a custom field belongs to (``[]``: every type). Values
+    tickets already hold stay; a type taken away no longer shows or asks for the
+    field. A declared field's types belong to its plugin: refused."""
+    permissions.require(actor, "admin.settings")
+    row = definition(key)
+    if not row.is_custom:
+        raise ValidationFailed({"ticket_types": "A plugin's field keeps the types its plugin "
+                                                "gives it."})
+    from kernel.models import TicketType
+
+    known = set(db.session.scalars(db.select(TicketType.key)))
+    if not isinstance(types, list | tuple) or not all(isinstance(t, str) for t in types):
+        raise ValidationFailed({"ticket_types": "A list of ticket type keys."})
+    unknown = sorted(set(types) - known)
+    if unknown:
+        raise ValidationFailed({"ticket_types": f"Unknown ticket types: {', '.join(unknown)}."})
+    with unit_of_work():
+        row.ticket_types = sorted(set(types))
+    return row
+
+
+def tickets_without_value(key: str) -> int:
+    """How many tickets of the field's types hold no value for it: what making
+    it required would leave unfilled (they keep no value; the card's edit form
+    asks for it the next time the ticket is saved there)."""
+    from kernel.models import Ticket, TicketType
+
+    row = definition(key)
+    query = db.select(db.func.count()).select_from(Ticket)
+    if row.ticket_types:
+        query = query.join(TicketType, Ticket.type_id == TicketType.id).where(
+            TicketType.key.in_(row.ticket_types))
+    if row.storage == "column" and key in COLUMN_FIELDS:
+        column = getattr(Ticket, COLUMN_FIELDS[key])
+        query = query.where(column.is_(None))
+    else:
+        value = Ticket.values[key].as_string()
+        query = query.where(db.or_(value.is_(None), value == ""))
+    return db.session.scalar(query) or 0
+
+
 def choice_list(key: str) -> ChoiceList:
     row = None
     if storable(key, 64):

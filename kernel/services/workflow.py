@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from kernel import numbering, permissions, runtime
-from kernel.db import db
+from kernel.db import db, utcnow
 from kernel.errors import NotFound, ValidationFailed
 from kernel.models import Pipeline, Status, Ticket, TicketType, Transition, User
 from kernel.models.workflow import STATUS_GROUPS
@@ -35,8 +35,10 @@ def pipeline(key: str) -> Pipeline:
 
 @audited("workflow.create_pipeline")
 def create_pipeline(key: str, name: str, statuses: list[dict], actor: User | None = None,
-                    transitions: list[tuple[str, str]] | str = "any") -> Pipeline:
-    """``statuses``: ``[{"key", "name", "group"}]`` in order."""
+                    transitions: list[tuple[str, str]] | str = ()) -> Pipeline:
+    """``statuses``: ``[{"key", "name", "group"}]`` in order. A new pipeline
+    allows no move until ``transitions`` (``[(from, to)]``, or ``"any"`` for
+    every pair) or the admin's matrix says so."""
     permissions.require(actor, "admin.settings")
     _check_key(key)
     errors: dict[str, str] = {}
@@ -112,8 +114,10 @@ def set_transition(pipeline_key: str, from_key: str, to_key: str, allowed: bool,
         if allowed and existing is None:
             db.session.add(Transition(pipeline_id=pipe.id, from_status_id=src.id,
                                       to_status_id=dst.id))
-        elif not allowed and existing is not None:
-            db.session.delete(existing)
+        elif allowed:
+            existing.archived_at = None  # restored
+        elif existing is not None and existing.archived_at is None:
+            existing.archived_at = utcnow()  # archived, not deleted
     db.session.expire(pipe)
 
 
@@ -129,8 +133,11 @@ def create_type(key: str, name: str, pipeline_key: str, number_template: str = "
         pipe = pipeline(pipeline_key)
     except NotFound as exc:
         raise ValidationFailed({"pipeline": exc.message}) from exc
-    status = pipe.status(initial_status) if initial_status else pipe.statuses[0]
-    if status is None:
+    if pipe.archived_at is not None:
+        errors["pipeline"] = f"Pipeline {pipeline_key!r} is archived: restore it first."
+    status = pipe.status(initial_status) if initial_status else next(
+        iter(pipe.active_statuses), None)
+    if status is None or status.archived_at is not None:
         errors["initial_status"] = f"Unknown status {initial_status!r} in {pipeline_key!r}."
     try:
         numbering.validate(number_template, _extra_variables())
@@ -211,7 +218,7 @@ def update_type(type_key: str, changes: dict, actor: User | None = None) -> dict
                 errors.update({k: v[0] for k, v in exc.errors.items()})
         elif key == "initial_status":
             status = row.pipeline.status(value) if isinstance(value, str) else None
-            if status is None:
+            if status is None or status.archived_at is not None:
                 errors[key] = f"Unknown status {value!r} in {row.pipeline.key!r}."
             else:
                 clean[key] = status
@@ -310,6 +317,74 @@ def move_status(pipeline_key: str, status_key: str, offset: int,
     j = max(0, min(len(keys) - 1, i + offset))
     keys[i], keys[j] = keys[j], keys[i]
     reorder_statuses(pipeline_key, keys, actor=actor)
+
+
+# -- archiving (K3): kept for tickets and history, gone from forms ----------------
+
+
+def _status_of(pipeline_key: str, status_key: str) -> tuple[Pipeline, Status]:
+    pipe = pipeline(pipeline_key)
+    status = pipe.status(status_key)
+    if status is None:
+        raise NotFound(f"Unknown status {status_key!r} in {pipeline_key!r}.")
+    return pipe, status
+
+
+@audited("workflow.archive_status")
+def archive_status(pipeline_key: str, status_key: str, actor: User | None = None) -> Status:
+    """Archive a status: tickets in it keep it (and may move out of it), history
+    keeps its name; no form, picker or move offers it any more. Refused for the
+    initial status of a ticket type and for a pipeline's last active status."""
+    permissions.require(actor, "admin.settings")
+    pipe, status = _status_of(pipeline_key, status_key)
+    if status.archived_at is not None:
+        return status
+    starts = [t.key for t in db.session.scalars(db.select(TicketType).where(
+        TicketType.initial_status_id == status.id))]
+    if starts:
+        raise ValidationFailed({"status": f"Tickets of {', '.join(starts)} start in "
+                                          f"{status_key!r}: pick another initial status first."})
+    if len(pipe.active_statuses) <= 1:
+        raise ValidationFailed({"status": "A pipeline keeps at least one active status."})
+    with unit_of_work():
+        status.archived_at = utcnow()
+    return status
+
+
+@audited("workflow.restore_status")
+def restore_status(pipeline_key: str, status_key: str, actor: User | None = None) -> Status:
+    """Bring an archived status back into forms and moves (its transitions too)."""
+    permissions.require(actor, "admin.settings")
+    _pipe, status = _status_of(pipeline_key, status_key)
+    with unit_of_work():
+        status.archived_at = None
+    return status
+
+
+@audited("workflow.archive_pipeline")
+def archive_pipeline(key: str, actor: User | None = None) -> Pipeline:
+    """Archive a pipeline no active ticket type uses: kept for the tickets of
+    inactive types, gone from the pickers of the type form."""
+    permissions.require(actor, "admin.settings")
+    pipe = pipeline(key)
+    users_of = [t.key for t in db.session.scalars(db.select(TicketType).where(
+        TicketType.pipeline_id == pipe.id, TicketType.is_active.is_(True)))]
+    if users_of:
+        raise ValidationFailed({"pipeline": f"Active ticket types use it: {', '.join(users_of)}."
+                                            " Deactivate them or give them another pipeline."})
+    with unit_of_work():
+        if pipe.archived_at is None:
+            pipe.archived_at = utcnow()
+    return pipe
+
+
+@audited("workflow.restore_pipeline")
+def restore_pipeline(key: str, actor: User | None = None) -> Pipeline:
+    permissions.require(actor, "admin.settings")
+    pipe = pipeline(key)
+    with unit_of_work():
+        pipe.archived_at = None
+    return pipe
 
 
 def preview_number(template: str, type_key: str = "type", when=None) -> str:

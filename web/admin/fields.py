@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from kernel import fieldset, runtime
 from kernel.db import db
@@ -130,7 +131,10 @@ def _edit_page(row: FieldDefinition, form: FieldEditForm | None = None, status: 
             row.overrides or {}).get("help_text") and not row.is_custom else effective.help_text
         data.update(texts_data(effective.label, "label"))
         data.update(texts_data(effective.help_text, "help_text"))
+        data["ticket_types"] = list(row.ticket_types or [])
         form = FieldEditForm(formdata=None, data=data)
+    form.ticket_types.choices = options(
+        (t.key, i18n.translate_label(t.name)) for t in _types())
     clist = None
     if effective.choice_list:
         clist = db.session.scalar(db.select(ChoiceList).where(
@@ -165,6 +169,19 @@ def update_field(key: str):
     }
     if form.order.data is not None:
         submitted["order"] = form.order.data
+    types = sorted(set(form.ticket_types.data or [])) if row.is_custom else None
+    if submitted["required"] and not effective.required and not form.required_confirmed.data:
+        missing = field_service.tickets_without_value(row.key)
+        if missing:
+            # Decided: existing tickets are never filled in or refused behind the
+            # admin's back; the admin is told how many and confirms.
+            form.required.errors = [ngettext(
+                "%(num)d ticket has no value for this field. It keeps none; the value is "
+                "asked for the next time it is saved. Tick the box below to go ahead.",
+                "%(num)d tickets have no value for this field. They keep none; the value is "
+                "asked for the next time each is saved. Tick the box below to go ahead.",
+                missing)]
+            return _edit_page(row, form, 422)
     changes = {}
     for k, v in submitted.items():
         current = getattr(effective, k)
@@ -173,13 +190,16 @@ def update_field(key: str):
             current = i18n.translate_label(current)  # the form showed it translated
         if v != current:
             changes[k] = v
+    types_changed = types is not None and types != sorted(row.ticket_types or [])
     texts = changes or texts_changed(form, changes.get("label", effective.label), "label") or \
         texts_changed(form, changes.get("help_text", effective.help_text), "help_text")
-    if not texts:
+    if not texts and not types_changed:
         flash(_("Nothing changed."), "info")
         return redirect(url_for("admin.edit_field", key=row.key), code=303)
     try:
         with unit_of_work():
+            if types_changed:
+                field_service.set_ticket_types(row.key, types, actor=viewer())
             if changes:
                 field_service.override(row.key, changes, actor=viewer())
             saved = _effective(row)

@@ -81,8 +81,8 @@ class PipelineCreateForm(FlaskForm):
     statuses = TextAreaField(
         _l("Statuses"), validators=[DataRequired(REQUIRED)],
         description=_l("One a line: key, name and group (open, closed_success or "
-                       "closed_failure), e.g. “done, Done, closed_success”. Every move is "
-                       "allowed at first; restrict them on the pipeline's page."),
+                       "closed_failure), e.g. “done, Done, closed_success”. No move is "
+                       "allowed at first; tick the allowed ones on the pipeline's page."),
         render_kw={"rows": 6, "class": "mono"})
 
 
@@ -129,6 +129,13 @@ class FieldEditForm(FlaskForm):
     shown_on_card = BooleanField(_l("Shown on the ticket card"))
     shown_to_customer = BooleanField(_l("Shown to the customer"))
     editable_by_customer = BooleanField(_l("The customer fills it in"))
+    # Only on a custom field's page: a plugin's field keeps its plugin's types.
+    ticket_types = CheckboxList(_l("Ticket types"), validate_choice=False,
+                                description=_l("None ticked: every type. Values tickets "
+                                               "already hold stay."))
+    required_confirmed = BooleanField(
+        _l("Existing tickets without a value keep none: it is asked for the next time "
+           "each is saved"))
 
 
 FIELD_TYPE_LABELS = [

@@ -68,8 +68,9 @@ def create_pipeline():
                   for k, v in exc.errors.items()}
         show_errors(form, ValidationFailed(errors))
         return pipelines(form, 422)
-    flash(_("Pipeline “%(name)s” is created.", name=row.name), "success")
-    return redirect(url_for("admin.pipeline", key=row.key), code=303)
+    flash(_("Pipeline “%(name)s” is created. Tick the moves it allows below.", name=row.name),
+          "success")
+    return redirect(url_for("admin.pipeline", key=row.key) + "#transitions", code=303)
 
 
 def _page(pipe: Pipeline, add_form: StatusForm | None = None, edit_forms: dict | None = None,
@@ -82,7 +83,10 @@ def _page(pipe: Pipeline, add_form: StatusForm | None = None, edit_forms: dict |
                 formdata=None, prefix=f"s-{s.key}",
                 data={"name": s.name, "group": s.group, "color": s.color or "#94a3b8",
                       "no_color": not s.color, **texts_data(s.name, "name")})
-    allowed = {(t.from_status_id, t.to_status_id) for t in pipe.transitions}
+    allowed = {(t.from_status_id, t.to_status_id) for t in pipe.transitions
+               if t.archived_at is None}
+    archived_moves = {(t.from_status_id, t.to_status_id) for t in pipe.transitions
+                      if t.archived_at is not None}
     counts = dict(db.session.execute(
         db.select(Ticket.status_id, db.func.count())
         .where(Ticket.status_id.in_([s.id for s in pipe.statuses])).group_by(Ticket.status_id)
@@ -90,6 +94,7 @@ def _page(pipe: Pipeline, add_form: StatusForm | None = None, edit_forms: dict |
     types = list(db.session.scalars(db.select(TicketType).where(TicketType.pipeline_id
                                                                 == pipe.id)))
     return render_template("admin/pipeline.html", pipe=pipe, allowed=allowed,
+                           archived_moves=archived_moves,
                            add_form=add_form or StatusForm(formdata=None),
                            edit_forms=edit_forms, counts=counts, types=types), status
 
@@ -163,11 +168,12 @@ def save_transitions(key: str):
     """The matrix: every ``from:to`` checkbox ticked is allowed, every other forbidden."""
     pipe = _pipeline_or_404(key)
     wanted = set(request.form.getlist("allow"))
-    current = {(t.from_status.key, t.to_status.key) for t in pipe.transitions}
+    current = {(t.from_status.key, t.to_status.key) for t in pipe.transitions
+               if t.archived_at is None}
     changed = 0
     try:
-        for src in pipe.statuses:
-            for dst in pipe.statuses:
+        for src in pipe.active_statuses:
+            for dst in pipe.active_statuses:
                 if src.id == dst.id:
                     continue
                 allow = f"{src.key}:{dst.key}" in wanted
@@ -183,3 +189,49 @@ def save_transitions(key: str):
     else:
         flash(_("Nothing changed."), "info")
     return redirect(url_for("admin.pipeline", key=pipe.key) + "#transitions", code=303)
+
+
+def _archive_action(pipe: Pipeline, call, done: str, anchor: str = ""):
+    try:
+        call()
+    except NotFound:
+        abort(404)
+    except ValidationFailed as exc:
+        flash(first_error(exc), "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("admin.pipeline", key=pipe.key) + anchor, code=303)
+
+
+@bp.post("/pipelines/<key>/archive")
+@admin_required()
+def archive_pipeline(key: str):
+    pipe = _pipeline_or_404(key)
+    return _archive_action(pipe, lambda: workflow.archive_pipeline(pipe.key, actor=viewer()),
+                           _("The pipeline is archived: kept for its tickets, gone from forms."))
+
+
+@bp.post("/pipelines/<key>/restore")
+@admin_required()
+def restore_pipeline(key: str):
+    pipe = _pipeline_or_404(key)
+    return _archive_action(pipe, lambda: workflow.restore_pipeline(pipe.key, actor=viewer()),
+                           _("The pipeline is restored."))
+
+
+@bp.post("/pipelines/<key>/statuses/<status_key>/archive")
+@admin_required()
+def archive_status(key: str, status_key: str):
+    pipe = _pipeline_or_404(key)
+    return _archive_action(
+        pipe, lambda: workflow.archive_status(pipe.key, status_key, actor=viewer()),
+        _("The status is archived: tickets in it keep it; it is offered no more."), "#statuses")
+
+
+@bp.post("/pipelines/<key>/statuses/<status_key>/restore")
+@admin_required()
+def restore_status(key: str, status_key: str):
+    pipe = _pipeline_or_404(key)
+    return _archive_action(
+        pipe, lambda: workflow.restore_status(pipe.key, status_key, actor=viewer()),
+        _("The status is restored."), "#statuses")

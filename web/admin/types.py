@@ -32,7 +32,9 @@ def _types() -> list[TicketType]:
 
 
 def _pipelines() -> list[Pipeline]:
-    return list(db.session.scalars(db.select(Pipeline).order_by(Pipeline.name)))
+    """The pipelines a type may pick (archived ones left out)."""
+    return list(db.session.scalars(db.select(Pipeline).where(Pipeline.archived_at.is_(None))
+                                   .order_by(Pipeline.name)))
 
 
 def _type_or_404(key: str) -> TicketType:
@@ -74,7 +76,7 @@ def _create_choices(form: TypeCreateForm) -> None:
     groups: dict[str, list] = {"": options([("", "—")])}
     for p in pipes:
         groups[i18n.translate_label(p.name)] = options(
-            (s.key, i18n.translate_label(s.name)) for s in p.statuses)
+            (s.key, i18n.translate_label(s.name)) for s in p.active_statuses)
     form.initial_status.choices = groups
 
 
@@ -124,7 +126,7 @@ def _edit_page(row: TicketType, form: TypeEditForm | None = None,
             else "", "order": row.order, "is_active": row.is_active,
             "customer_can_create": row.customer_can_create, **texts_data(row.name, "name")})
     form.initial_status.choices = options(
-        (s.key, i18n.translate_label(s.name)) for s in row.pipeline.statuses)
+        (s.key, i18n.translate_label(s.name)) for s in row.pipeline.active_statuses)
     numbering = numbering or NumberingForm(formdata=None,
                                            data={"number_template": row.number_template})
     from kernel import fieldset
@@ -149,7 +151,7 @@ def edit_type(key: str):
 def update_type(key: str):
     row = _type_or_404(key)
     form = TypeEditForm()
-    form.initial_status.choices = options((s.key, s.name) for s in row.pipeline.statuses)
+    form.initial_status.choices = options((s.key, s.name) for s in row.pipeline.active_statuses)
     if not form.validate():
         return _edit_page(row, form, status=422)
     changes = {"name": form.name.data.strip(), "initial_status": form.initial_status.data,

@@ -41,6 +41,8 @@ def board():
         page = queries.list_tickets(
             user, queries.TicketFilter(types=[ttype.key], statuses=[status.key]),
             sort="-updated_at", per_page=PER_COLUMN)
+        if status.archived_at is not None and not page.items:
+            continue  # an archived status shows only while tickets are still in it
         columns.append((status, page))
     allowed = {s.id: [n.key for n in pipeline.next_statuses(s)] for s in pipeline.statuses}
     return render_template("agent/board.html", types=types, ttype=ttype, columns=columns,

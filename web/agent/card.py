@@ -8,10 +8,10 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms import HiddenField
 
-from kernel import fieldset, permissions, runtime, visibility
+from kernel import permissions, runtime, visibility
 from kernel.errors import Conflict, NotFound, TransitionRefused, ValidationFailed
 from kernel.services import attachments, links, messages, tickets
-from web import card_parts, i18n
+from web import card_parts, history_lines, i18n
 from web.agent import bp
 from web.agent.common import agents, can_see_customers
 from web.auth import agent_required, permission_required, viewer
@@ -57,6 +57,7 @@ def card_page(ticket, status: int = 200, edit_form=None, conflict: str | None = 
     edit_form.expected_version.data = str(ticket.version)
     panels, buttons = _plugin_parts(ticket, user)
     thread = messages.thread(ticket, user)
+    events = visibility.history(ticket, user)
     return render_template(
         "agent/ticket.html", ticket=ticket, definitions=definitions, edit_form=edit_form,
         conflict=conflict,
@@ -65,10 +66,9 @@ def card_page(ticket, status: int = 200, edit_form=None, conflict: str | None = 
         next_statuses=ticket.type.pipeline.next_statuses(ticket.status), agents=agents(),
         thread=thread, files=attachments.for_ticket(ticket, user),
         links=visibility.links(ticket, user),
-        events=visibility.history(ticket, user), event_labels=_event_labels(),
+        events=events, event_labels=_event_labels(),
+        changes=history_lines.for_history(ticket, user, events),
         status_names={s.key: s.name for s in ticket.type.pipeline.statuses},
-        agent_names={a.id: a.name or a.email for a in agents()},
-        field_labels={f.key: f.label for f in fieldset.all_fields()},
         panels=[p for p in panels if p[0].placement != "side"],
         side_panels=[p for p in panels if p[0].placement == "side"], buttons=buttons,
         show_customer=can_see_customers(user), can=lambda perm: permissions.has(user, perm),

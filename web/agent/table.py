@@ -119,7 +119,7 @@ def index():
                                     page=1, per_page=user.page_size or 20)
     statuses = []
     if chosen is not None:
-        statuses = chosen.pipeline.statuses
+        statuses = chosen.pipeline.active_statuses
     queue_field = next((f for f in fieldset.all_fields() if f.key == "queue"), None)
     queues = fieldset.base_choices(queue_field) or [] if queue_field else []
     active = {k: v for k, v in request.args.items() if k not in ("page", "sort") and v}

@@ -120,6 +120,10 @@ class EventOut(Schema):
     actor_id = fields.Integer(allow_none=True)
     via = fields.String(allow_none=True)
     data = fields.Dict(required=True)
+    shown = fields.List(fields.Dict(), metadata={
+        "description": "What the event changed, as a person reads it in the token user's "
+                       "language: [{field, label, old, new}] for field changes and the "
+                       "assignee (old and new formatted per field type); empty otherwise."})
 
 
 class AttachmentOut(Schema):

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint, abort
 from kernel import visibility
 from kernel.errors import ValidationFailed
 from kernel.services import attachments, links, messages, queries, tickets
+from web import history_lines, i18n
 from web.api import schemas as s
 from web.api import serialize
 from web.api.auth import current_user, require_token
@@ -153,7 +154,13 @@ class History(MethodView):
         without internal notes and files, changes of hidden fields, agents'
         transition comments or links to tickets the user may not view."""
         viewer = current_user()
-        return visibility.history(tickets.get(ref, viewer), viewer)
+        ticket = tickets.get(ref, viewer)
+        events = visibility.history(ticket, viewer)
+        with i18n.use(viewer.locale, viewer.timezone):  # the token user's, as on their card
+            shown = history_lines.for_history(ticket, viewer, events)
+        return [{"id": e.id, "at": e.at, "kind": e.kind, "actor_id": e.actor_id, "via": e.via,
+                 "data": e.data, "shown": [c.as_dict() for c in shown.get(e.id, [])]}
+                for e in events]
 
 
 @blp.route("/<ref>/messages")

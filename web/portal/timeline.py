@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 
 from kernel import fieldset, runtime, visibility
 from kernel.models import Ticket, User
-from web import i18n
+from web import history_lines, i18n
 from web.forms import display_value
 
 
@@ -71,14 +71,8 @@ def for_customer(ticket: Ticket, viewer: User) -> list[Entry]:
             if data.get("comment"):  # only a comment meant for the customer is here
                 entry.note = str(data["comment"])
         elif kind == "fields_changed":
-            for key, pair in sorted((data.get("changes") or {}).items(),
-                                    key=lambda kv: _order(visible, kv[0])):
-                definition = visible.get(key)
-                if definition is None or not isinstance(pair, list | tuple) or len(pair) != 2:
-                    continue
-                entry.changes.append((i18n.translate_label(definition.label),
-                                      _shown(definition, pair[0], ticket, viewer),
-                                      _shown(definition, pair[1], ticket, viewer)))
+            entry.changes = [(c.label, c.old, c.new)
+                             for c in history_lines.field_changes(ticket, viewer, data, visible)]
             if not entry.changes:
                 continue
             entry.text = _("Details changed")
@@ -87,9 +81,13 @@ def for_customer(ticket: Ticket, viewer: User) -> list[Entry]:
                 entry.text = _("A manager is working on the ticket")
             elif data.get("to") is None:
                 continue
-            else:
+            elif data.get("from") is None:
                 entry.text = _("Manager: %(name)s",
                                name=_shown(visible["assignee"], data.get("to"), ticket, viewer))
+            else:
+                entry.text = _("Manager: %(old)s → %(new)s",
+                               old=_shown(visible["assignee"], data.get("from"), ticket, viewer),
+                               new=_shown(visible["assignee"], data.get("to"), ticket, viewer))
         elif kind == "message_posted":
             entry.text = (_("Message from the customer") if data.get("author_kind") == "customer"
                           else _("Reply from support"))
@@ -106,7 +104,3 @@ def for_customer(ticket: Ticket, viewer: User) -> list[Entry]:
         entries.append(entry)
     return entries
 
-
-def _order(visible: dict[str, fieldset.Field], key: str) -> tuple[int, str]:
-    definition = visible.get(key)
-    return (definition.order if definition is not None else 10**6, key)

@@ -138,8 +138,11 @@ def test_the_assignee_hears_the_customer_reply(app, mailbox, agent, english_buye
     messages.post(ticket, "Still broken, please hurry", actor=english_buyer)
     message = mailbox.wait(2)[-1]
     assert mailbox.envelopes[-1][1] == ["agent@test.example"]
-    assert message["Subject"] == f"Клиент ответил: {ticket.number} Gate"  # the agent's locale
+    assert message["Subject"] == f"Сообщение клиента: {ticket.number} Gate"  # the agent's locale
     assert "Still broken, please hurry" in mailbox.text(message)
+    # Russian wording that assumes no gender (not «<name> написал»)
+    assert "Новое сообщение от " in mailbox.text(message)
+    assert "написал" not in mailbox.text(message) and "написал" not in mailbox.html(message)
 
 
 def test_an_agent_who_turned_an_event_off_is_not_told(app, mailbox, agent, colleague,

@@ -251,7 +251,7 @@ def test_a_pipeline_is_created(admin_client):
         "key": "repair", "name": "Ремонт",
         "statuses": "accepted, Принят\nfixing, В работе\ndone, Готов, closed_success"})
     assert response.status_code == 303 and response.headers["Location"] == \
-        "/admin/pipelines/repair"
+        "/admin/pipelines/repair#transitions"
     pipe = workflow.pipeline("repair")
     assert [(s.key, s.group) for s in pipe.statuses] == [
         ("accepted", "open"), ("fixing", "open"), ("done", "closed_success")]

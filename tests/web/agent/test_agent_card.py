@@ -105,7 +105,7 @@ def test_assign(client, agent, ticket):
     assert response.status_code == 303 and reload(ticket).assignee_id == other.id
     history = client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True).split(
         'id="history"', 1)[1]
-    assert "→ Ольга" in history
+    assert "Ответственный:</span> <s>Agent</s> → <b>Ольга</b>" in history  # from → to
     client.post(f"/agent/tickets/{ticket.id}/assign", data={"assignee": "999"})
     assert reload(ticket).assignee_id == other.id
 
