@@ -233,6 +233,11 @@ def enqueue(message: dict[str, Any]) -> str:
 
 def deliver(message: dict[str, Any]) -> None:
     """The ``mail.send`` job: send one queued message through the transport."""
+    from kernel import demo
+
+    if demo.mail_suppressed(message["to"]):
+        log.info("mail to demo address %s not sent (kernel.demo)", message["to"])
+        return
     mail = build(message)
     try:
         transport().send(mail)
@@ -279,6 +284,11 @@ def send(recipient: str, subject: str, body: str, context: dict[str, Any]) -> No
     """The ``email`` channel: send one outbox row over the configured transport."""
     from kernel.outbox import PermanentFailure, TemporaryFailure
 
+    from kernel import demo
+
+    if demo.mail_suppressed(recipient):
+        log.info("mail to demo address %s not sent (kernel.demo)", recipient)
+        return
     key = context.get("idempotency_key") or ""
     message = {
         "to": recipient,

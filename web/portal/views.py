@@ -7,6 +7,7 @@
   create several), then its form; ``POST`` creates the ticket with its files.
 * ``GET  /portal/tickets/<id>``          — the card: state, visible fields, thread,
   history, "Reply" and (while open) editing of the fields the customer may change.
+* ``GET  /portal/tickets/<number>``      — the address letters use: redirects to the card.
 * ``POST /portal/tickets/<id>/reply``    — a message with files.
 * ``POST /portal/tickets/<id>/edit``     — change the customer-editable fields.
 
@@ -240,6 +241,18 @@ def _card(ticket: Ticket, reply: ReplyForm | None = None, edit: EditTicketForm |
 @customer_required
 def ticket(ticket_id: int):
     return _card(_load(ticket_id))
+
+
+@bp.get("/tickets/<string:number>")
+@customer_required
+def ticket_by_number(number: str):
+    """Letters link by number (``REQ-2026-00001``); a digits-only number is taken by
+    the id route above, so letters use the id for those (``customer_link``)."""
+    try:
+        found = tickets.get(number, viewer())
+    except NotFound:
+        abort(404)
+    return redirect(url_for("portal.ticket", ticket_id=found.id), code=302)
 
 
 @bp.post("/tickets/<int:ticket_id>/reply")
