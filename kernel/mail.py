@@ -282,9 +282,8 @@ def put(message: dict[str, Any], key: str, ref: str | None = None) -> str:
 
 def send(recipient: str, subject: str, body: str, context: dict[str, Any]) -> None:
     """The ``email`` channel: send one outbox row over the configured transport."""
-    from kernel.outbox import PermanentFailure, TemporaryFailure
-
     from kernel import demo
+    from kernel.outbox import PermanentFailure, TemporaryFailure
 
     if demo.mail_suppressed(recipient):
         log.info("mail to demo address %s not sent (kernel.demo)", recipient)

@@ -175,6 +175,24 @@ def ticket_form(
     return cls(initial=initial, **kwargs)
 
 
+def prefill(ticket_type: TicketType, viewer: User, keys: Iterable[str]) -> dict[str, Any]:
+    """What the plugins' ``hookdesk_ticket_form_prefill`` say the form for
+    ``ticket_type`` starts with, for the field ``keys`` of the form; a key two
+    plugins answer differently is left out."""
+    wanted = set(keys)
+    merged: dict[str, Any] = {}
+    disputed: set[str] = set()
+    for _plugin, answer in runtime.host().collect(
+            "hookdesk_ticket_form_prefill", ticket_type=ticket_type, viewer=viewer):
+        for key, value in (answer or {}).items():
+            if key not in wanted or value in (None, ""):
+                continue
+            if key in merged and merged[key] != value:
+                disputed.add(key)
+            merged.setdefault(key, value)
+    return {k: v for k, v in merged.items() if k not in disputed}
+
+
 def _field_for(definition: Definition, ticket_type, actor, customer, ticket):
     label = i18n.translate_label(definition.label)
     description = i18n.translate_label(definition.help_text)

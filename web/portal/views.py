@@ -31,7 +31,7 @@ from kernel.services import attachments, messages, queries, tickets
 from kernel.services.uow import unit_of_work
 from web import card_parts, form_sections
 from web.auth import customer_required, viewer
-from web.forms import apply_errors, ticket_form
+from web.forms import apply_errors, prefill, ticket_form, ticket_form_class
 from web.params import page_arg
 from web.portal import bp, timeline
 from web.portal.forms import EditTicketForm, NewTicketForm, ReplyForm, chosen_files
@@ -124,7 +124,10 @@ def _files_again(field) -> None:
 
 
 def _new_form(ttype: TicketType, user: User) -> NewTicketForm:
-    return ticket_form(ttype, "customer", actor=user, base=NewTicketForm)
+    """The creation form; first shown with what the account knows (prefill)."""
+    cls = ticket_form_class(ttype, "customer", actor=user, base=NewTicketForm)
+    initial = prefill(ttype, user, cls.definitions) if request.method == "GET" else {}
+    return cls(initial=initial)
 
 
 def _create(form: NewTicketForm, ttype: TicketType, user: User,
