@@ -13,6 +13,8 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from web import i18n
 
 _DOTTED = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T,]+(\d{1,2}):(\d{2}))?\s*$")
@@ -74,3 +76,9 @@ def format_date(value: date | str | None) -> str:
 def format_datetime(value: datetime) -> str:
     """A local moment as the reader's input shows it."""
     return value.strftime(_pattern()[1] + " %H:%M")
+
+
+
+def input_html(with_time: bool = False) -> Markup:
+    """The attributes of a date text input for templates: ``<input{{ date_input() }}>``."""
+    return Markup("".join(f' {k}="{escape(v)}"' for k, v in input_attrs(with_time).items()))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from flask import render_template, request
 from flask_babel import gettext as _
@@ -13,6 +13,7 @@ from kernel.db import db, utcnow
 from kernel.errors import ValidationFailed
 from kernel.models import TicketType
 from kernel.services import queries
+from web import dates
 from web.agent import bp
 from web.agent.common import agents, can_see_customers, table_url
 from web.auth import permission_required, viewer
@@ -25,11 +26,12 @@ def _date(name: str, errors: dict[str, str]) -> date | None:
     raw = (request.args.get(name) or "").strip()
     if not raw:
         return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = _("Enter a date like 2024-05-31.")
-        return None
+    found = dates.parse(raw)
+    if isinstance(found, datetime):
+        found = found.date()
+    if found is None:
+        errors[name] = _("Enter a date like %(example)s.", example=dates.format_date("2024-05-31"))
+    return found
 
 
 def read_filter(user) -> tuple[queries.TicketFilter, dict[str, str]]:
