@@ -41,12 +41,14 @@ messages: $(STAMP)
 		--ignore-obsolete
 
 # Served by gunicorn (several worker processes), with the job worker beside it.
-# Letters link to where it listens unless HOOKDESK_BASE_URL says otherwise.
+# Letters link to where it listens unless HOOKDESK_BASE_URL says otherwise — the
+# demo, the web processes and the worker all get the same address. The demo's
+# people (example.com) get no letters (kernel/demo.py).
 run: $(STAMP) translations
-	$(BIN)/hookdesk db upgrade
-	$(BIN)/hookdesk demo
-	@echo "Serving Hookdesk on http://$(HOST):$(PORT)/ (gunicorn, and a job worker beside it)"
 	@export HOOKDESK_BASE_URL="$${HOOKDESK_BASE_URL:-http://$(HOST):$(PORT)}"; \
+	  $(BIN)/hookdesk db upgrade && $(BIN)/hookdesk demo || exit 1; \
+	  echo "Serving Hookdesk on http://$(HOST):$(PORT)/ (gunicorn, and a job worker beside it);" \
+	    "letters link to $$HOOKDESK_BASE_URL"; \
 	  $(BIN)/hookdesk worker & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/hookdesk serve --host $(HOST) --port $(PORT)

@@ -7,6 +7,7 @@ setting), so ``hookdesk demo`` may run at every ``make run``.
 from __future__ import annotations
 
 import random
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,12 @@ from kernel.models import Customer, Setting, User
 from kernel.plugins import PluginHost
 from kernel.services import customers, users
 from kernel.services.uow import unit_of_work
+
+# The demo's people live on example.com (RFC 2606: it never receives mail). Their
+# addresses are recorded at load under this key, and the e-mail channel never
+# sends to them: ``make run`` with a real relay must not write to them.
+DEMO_DOMAIN = "example.com"
+SUPPRESSED_KEY = "demo.mail_suppressed"
 
 DEMO_LOGINS = [
     ("admin@example.com", "admin-demo-1", "agent", ["admin"], "Анна Админова"),
@@ -45,8 +52,19 @@ def _ensure_user(email, password, kind, roles, name) -> User:
     return user
 
 
+_loading: ContextVar[bool] = ContextVar("hookdesk_demo_loading", default=False)
+
+
 def load(host: PluginHost) -> list[tuple[str, str, str]]:
     """Load what is missing; return the demo logins ``(email, password, role)``."""
+    token = _loading.set(True)  # letters sent while loading: to people not recorded yet
+    try:
+        return _load(host)
+    finally:
+        _loading.reset(token)
+
+
+def _load(host: PluginHost) -> list[tuple[str, str, str]]:
     made = [_ensure_user(*row) for row in DEMO_LOGINS]
     admin, agent, customer_user = made
     if customer_user.customer and not customer_user.customer.phones:
@@ -67,5 +85,35 @@ def load(host: PluginHost) -> list[tuple[str, str, str]]:
             for impl in impls:
                 impl.function(**{arg: ctx for arg in impl.argnames})
             db.session.add(Setting(key=marker, value=True))
+    with unit_of_work():
+        _record_addresses()
     return [(email, password, roles[0] if roles else kind)
             for email, password, kind, roles, _n in DEMO_LOGINS]
+
+
+def _record_addresses() -> None:
+    """Remember every address on the demo domain (its users' and its customers')."""
+    from kernel.models import CustomerEmail
+
+    suffix = "@" + DEMO_DOMAIN
+    found = set(db.session.scalars(db.select(User.email).where(User.email.endswith(suffix))))
+    found |= set(db.session.scalars(
+        db.select(CustomerEmail.email).where(CustomerEmail.email.endswith(suffix))))
+    found = {address.lower() for address in found}
+    row = db.session.get(Setting, SUPPRESSED_KEY)
+    if row is None:
+        db.session.add(Setting(key=SUPPRESSED_KEY, value=sorted(found)))
+    else:
+        row.value = sorted(found | set(row.value or []))
+
+
+def mail_suppressed(address: str) -> bool:
+    """Whether ``address`` (bare or ``Name <addr>``) is one of the demo's people:
+    they get no letters."""
+    from email.utils import parseaddr
+
+    bare = parseaddr(address)[1].strip().lower()
+    if _loading.get() and bare.endswith("@" + DEMO_DOMAIN):
+        return True
+    row = db.session.get(Setting, SUPPRESSED_KEY)
+    return bool(row and row.value) and bare in row.value

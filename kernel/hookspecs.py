@@ -463,6 +463,19 @@ def hookdesk_ticket_form_sections(
 
 
 @hookspec
+def hookdesk_ticket_form_prefill(ticket_type: TicketType, viewer: User) -> dict[str, Any] | None:
+    """What a new ticket's form starts with, from what the account already knows
+    (the customer's full name and phone), so nobody retypes it.
+
+    Called: when the portal's creation form for ``ticket_type`` is first shown to
+    ``viewer`` (not when it is sent back). Returns: ``{field key: value}``, or
+    None. Keys that are not fields of the form are ignored.
+    Combine: merged; a key two plugins answer differently is left empty (no
+    guess that depends on plugin order). Since 0.1.
+    """
+
+
+@hookspec
 def hookdesk_ticket_card_buttons(ticket: Ticket, viewer: User) -> list[d.Button] | None:
     """Action buttons on the ticket card (convert, send SMS).
 

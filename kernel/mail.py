@@ -57,6 +57,7 @@ from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -254,10 +255,36 @@ def automatic_letters_suppressed(addresses: Iterable[str], reason: str) -> Itera
         _suppressed.reset(token)
 
 
+class MailPolicy(EmailPolicy):
+    """``email.policy.default`` without its empty first line.
+
+    The standard folder moves a whole value that fits 78 characters on a line of
+    its own below ``Subject:`` — a 70-78-character subject starts with an empty
+    folded line, which some clients show as an empty subject. Here the value
+    starts on the header's own line and is folded at a space when too long."""
+
+    def _fold(self, name, value, refold_binary=False):
+        folded = super()._fold(name, value, refold_binary)
+        head = f"{name}:{self.linesep} "
+        if not folded.startswith(head):
+            return folded
+        first, sep, tail = folded[len(head):].partition(self.linesep)
+        line = f"{name}: {first}"
+        limit = self.max_line_length or len(line)
+        if len(line) > limit:
+            cut = line.rfind(" ", len(name) + 2, limit + 1)
+            if cut > len(name) + 2:  # the continuation keeps the space: unfolding restores it
+                line = line[:cut] + self.linesep + line[cut:]
+        return line + sep + tail
+
+
+POLICY = MailPolicy()
+
+
 def build(message: dict[str, Any]) -> EmailMessage:
     """A queued message dict -> an ``EmailMessage`` (text, and HTML when given)."""
-    mail = EmailMessage()
-    mail["Subject"] = message["subject"]
+    mail = EmailMessage(policy=POLICY)
+    mail["Subject"] = " ".join(str(message["subject"]).split())
     mail["From"] = message.get("from") or sender()
     mail["To"] = message["to"]
     if message.get("reply_to"):
@@ -293,6 +320,11 @@ def enqueue(message: dict[str, Any]) -> str:
 
 def deliver(message: dict[str, Any]) -> None:
     """The ``mail.send`` job: send one queued message through the transport."""
+    from kernel import demo
+
+    if demo.mail_suppressed(message["to"]):
+        log.info("mail to demo address %s not sent (kernel.demo)", message["to"])
+        return
     mail = build(message)
     try:
         transport().send(mail)
@@ -350,8 +382,12 @@ def put(message: dict[str, Any], key: str, ref: str | None = None) -> str:
 
 def send(recipient: str, subject: str, body: str, context: dict[str, Any]) -> None:
     """The ``email`` channel: send one outbox row over the configured transport."""
+    from kernel import demo
     from kernel.outbox import PermanentFailure, TemporaryFailure
 
+    if demo.mail_suppressed(recipient):
+        log.info("mail to demo address %s not sent (kernel.demo)", recipient)
+        return
     key = context.get("idempotency_key") or ""
     message = {
         "to": recipient,

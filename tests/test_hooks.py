@@ -1021,6 +1021,33 @@ def test_hookdesk_portal_home_panels(tmp_path):
         assert 'data-panel="probe.welcome"' in html and "Hello, buyer" in html
 
 
+class PrefillProbe:
+    def __init__(self, name):
+        self.name = name
+
+    @hookimpl
+    def hookdesk_ticket_form_prefill(self, ticket_type, viewer):
+        # contact_phone disagrees with helpdesk's answer: it is left empty.
+        return {"contact_name": viewer.name, "contact_phone": "+7 999 000-00-00",
+                "subject": f"{self.name} for {ticket_type.key}", "no_such_field": "x"}
+
+
+def test_hookdesk_ticket_form_prefill(tmp_path):
+    from kernel.services import customers
+    from web.testclient import login
+
+    with probe_app(tmp_path, {"probe": PrefillProbe("probe")}) as app:
+        customer = make_customer()
+        customers.update(customer.customer, {"phones": ["+7 912 345-67-89"]})
+        client = app.test_client()
+        login(client, customer)
+        html = client.get("/portal/new").get_data(as_text=True)
+        assert 'value="probe for request"' in html  # the probe's subject
+        assert 'name="contact_name"' in html and 'value="buyer"' in html  # both agree
+        phone = html.split('name="contact_phone"', 1)[1].split(">", 1)[0]
+        assert "value=" not in phone or 'value=""' in phone  # disputed: empty
+
+
 def test_hookdesk_ticket_form_sections(tmp_path):
     from kernel.models import Message, NumberCounter
     from web.testclient import login

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import url_for
@@ -57,7 +57,7 @@ from kernel import fieldset, phones, runtime
 from kernel.errors import ValidationFailed
 from kernel.fieldset import Field as Definition
 from kernel.models import Customer, Ticket, TicketType, User
-from web import i18n
+from web import dates, i18n
 
 NO_NATIVE_REQUIRED = {"required": False}  # the kernel decides; messages stay translated
 
@@ -175,6 +175,24 @@ def ticket_form(
     return cls(initial=initial, **kwargs)
 
 
+def prefill(ticket_type: TicketType, viewer: User, keys: Iterable[str]) -> dict[str, Any]:
+    """What the plugins' ``hookdesk_ticket_form_prefill`` say the form for
+    ``ticket_type`` starts with, for the field ``keys`` of the form; a key two
+    plugins answer differently is left out."""
+    wanted = set(keys)
+    merged: dict[str, Any] = {}
+    disputed: set[str] = set()
+    for _plugin, answer in runtime.host().collect(
+            "hookdesk_ticket_form_prefill", ticket_type=ticket_type, viewer=viewer):
+        for key, value in (answer or {}).items():
+            if key not in wanted or value in (None, ""):
+                continue
+            if key in merged and merged[key] != value:
+                disputed.add(key)
+            merged.setdefault(key, value)
+    return {k: v for k, v in merged.items() if k not in disputed}
+
+
 def _field_for(definition: Definition, ticket_type, actor, customer, ticket):
     label = i18n.translate_label(definition.label)
     description = i18n.translate_label(definition.help_text)
@@ -192,10 +210,10 @@ def _field_for(definition: Definition, ticket_type, actor, customer, ticket):
         render_kw["inputmode"] = "decimal"
         return StringField(**common)
     if kind == "date":
-        render_kw["type"] = "date"
+        render_kw.update(dates.input_attrs())
         return StringField(**common)
     if kind == "datetime":
-        render_kw["type"] = "datetime-local"
+        render_kw.update(dates.input_attrs(with_time=True))
         return StringField(**common)
     if kind == "flag":
         return BooleanField(**common)
@@ -240,15 +258,17 @@ def _raw(form_field: Field, definition: Definition) -> Any:
         return None
     if kind == "datetime":
         return local_to_utc_iso(str(data))
+    if kind == "date":
+        return dates.to_iso_date(str(data))
     return data.strip() if isinstance(data, str) else data
 
 
 def local_to_utc_iso(text: str) -> str:
-    """``2024-05-12T14:30`` typed in the person's time zone -> ISO 8601 with offset.
-    Anything unreadable is passed on as typed, for the kernel to refuse by name."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+    """``2024-05-12T14:30`` (or ``12.05.2024 14:30``) typed in the person's time
+    zone -> ISO 8601 with offset. Anything unreadable is passed on as typed, for
+    the kernel to refuse by name."""
+    moment = dates.parse(text)
+    if not isinstance(moment, datetime):
         return text
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=i18n.current_timezone())
@@ -264,7 +284,7 @@ def _local_input(value: Any) -> str:
     if not isinstance(value, datetime):
         return ""
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return moment.astimezone(i18n.current_timezone()).strftime("%Y-%m-%dT%H:%M")
+    return dates.format_datetime(moment.astimezone(i18n.current_timezone()))
 
 
 def initial_values(ticket: Ticket, definitions: Iterable[Definition]) -> dict[str, Any]:
@@ -284,7 +304,7 @@ def initial_values(ticket: Ticket, definitions: Iterable[Definition]) -> dict[st
         elif kind == "datetime":
             data[definition.key] = _local_input(value)
         elif kind == "date":
-            data[definition.key] = value.isoformat() if isinstance(value, date) else str(value)
+            data[definition.key] = dates.format_date(value)
         else:
             data[definition.key] = str(value)
     return data
@@ -299,6 +319,8 @@ def _raw_initial(value: Any, definition: Definition) -> Any:
         return None
     if definition.type == "datetime":
         return local_to_utc_iso(str(value))
+    if definition.type == "date":
+        return dates.to_iso_date(str(value))
     return value.strip() if isinstance(value, str) else value
 
 
@@ -417,3 +439,4 @@ def _endpoint_url(endpoint: str, **values: Any) -> str | None:
 
 def init_app(app) -> None:
     app.jinja_env.globals["display_value"] = display_value
+    app.jinja_env.globals["date_input"] = dates.input_html

@@ -24,18 +24,29 @@ class CustomerSchema(Schema):
 
 
 def _load(data: dict[str, Any], partial: bool) -> dict[str, Any]:
+    """The cleaned data; every problem at once (a bad e-mail and a bad phone are
+    both reported), or ``ValidationFailed``."""
+    errors: dict[str, Any] = {}
     try:
         loaded = CustomerSchema(partial=partial).load(data)
     except ValidationError as exc:
-        raise ValidationFailed(exc.messages) from exc
+        errors.update(exc.messages)
+        loaded = dict(exc.valid_data or {})
+        if isinstance(data.get("phones"), list) and "phones" not in errors:
+            loaded["phones"] = data["phones"]
     if "name" in loaded:
         loaded["name"] = loaded["name"].strip()
         if not loaded["name"]:
-            raise ValidationFailed({"name": "This field is required."})
+            errors["name"] = "This field is required."
     if "phones" in loaded:
-        loaded["phones"] = normalize_phones(loaded["phones"])
+        try:
+            loaded["phones"] = normalize_phones(loaded["phones"])
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
     if "emails" in loaded:
         loaded["emails"] = list(dict.fromkeys(e.strip().lower() for e in loaded["emails"]))
+    if errors:
+        raise ValidationFailed(errors)
     return loaded
 
 

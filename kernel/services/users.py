@@ -378,3 +378,42 @@ def agents(active: bool | None = None) -> list[User]:
     if active is not None:
         query = query.where(User.is_active.is_(active))
     return list(db.session.scalars(query))
+
+
+# -- a person's own table columns ------------------------------------------------------
+
+MAX_COLUMNS = 40
+
+
+def _columns_key(user: User) -> str:
+    return f"users.{user.id}.table_columns"
+
+
+def table_columns(user: User) -> list[str] | None:
+    """The field keys ``user`` chose for the agents' table, in their order; None
+    when they never chose (the table shows the fields' defaults)."""
+    from kernel.models import Setting
+
+    row = db.session.get(Setting, _columns_key(user))
+    return list(row.value) if row is not None and isinstance(row.value, list) else None
+
+
+def set_table_columns(user: User, keys: list[str] | None, actor: User | None = None) -> None:
+    """Save the columns (field keys, in order) ``user`` sees in the agents' table;
+    None or [] goes back to the defaults. Only the person (or ``admin.users``)."""
+    from kernel.models import Setting
+
+    if actor is not None and actor.id != user.id:
+        permissions.require(actor, "admin.users")
+    clean = list(dict.fromkeys(str(k) for k in (keys or []) if storable(k, 64)))
+    if len(clean) > MAX_COLUMNS:
+        raise ValidationFailed({"columns": f"At most {MAX_COLUMNS} columns."})
+    with unit_of_work():
+        row = db.session.get(Setting, _columns_key(user))
+        if not clean:
+            if row is not None:
+                db.session.delete(row)
+        elif row is None:
+            db.session.add(Setting(key=_columns_key(user), value=clean))
+        else:
+            row.value = clean

@@ -64,6 +64,17 @@ def hookdesk_register_fields():
 
 
 @hookimpl
+def hookdesk_ticket_form_prefill(ticket_type, viewer):
+    """A customer's full name and phone from their customer record (else the account)."""
+    if not viewer.is_customer:
+        return None
+    customer = viewer.customer
+    phones = [p.raw or p.number for p in customer.phones] if customer is not None else []
+    return {"contact_name": (customer.name if customer is not None else "") or viewer.name,
+            "contact_phone": phones[0] if phones else None}
+
+
+@hookimpl
 def hookdesk_register_choice_lists():
     return [d.ChoiceListDecl("campaigns", N_("Campaigns"), [
         d.ChoiceDecl("website", N_("Website")),

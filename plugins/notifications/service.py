@@ -185,7 +185,15 @@ def _link(endpoints: tuple[str, ...], fallback: str, ticket: Ticket) -> str:
 
 
 def customer_link(ticket: Ticket) -> str:
-    """The ticket's card in the portal (``portal.ticket``, else /portal/tickets/<id>)."""
+    """The ticket's card in the portal by its number, ``/portal/tickets/<number>``
+    (the integrator's guide); a digits-only number could be read as an id, so such
+    a ticket is linked by id."""
+    from web.mail import external_url
+
+    number = ticket.number or ""
+    if (number and not number.isdigit() and "/" not in number
+            and "portal.ticket_by_number" in current_app.view_functions):
+        return external_url("portal.ticket_by_number", number=number)
     return _link(("portal.ticket",), "portal/tickets", ticket)
 
 

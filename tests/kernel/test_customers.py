@@ -33,6 +33,15 @@ def test_phones_are_normalized_deduplicated_and_kept_as_typed(app):
     assert [e.email for e in customer.emails] == ["petr@example.com", "work@example.com"]
 
 
+def test_every_problem_of_a_new_customer_is_reported_at_once(app):
+    with pytest.raises(ValidationFailed) as caught:
+        customers.create({"name": "  ", "phones": ["+7 912 345-67-89", "абв"],
+                          "emails": ["not-an-address"]})
+    errors = caught.value.errors
+    assert set(errors) == {"name", "phones.1", "emails.0"}
+    assert not db.session.scalars(db.select(CustomerPhone)).all()  # nothing half-written
+
+
 @pytest.mark.app_config(HOOKDESK_DEFAULT_REGION="KZ")
 def test_numbers_without_a_country_are_read_in_the_deployments_region(app):
     customer = customers.create({"name": "Aigerim", "phones": ["8 701 123 4567"]})

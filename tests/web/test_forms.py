@@ -108,6 +108,7 @@ def test_a_datetime_typed_in_the_readers_zone_is_sent_with_its_offset(app, reque
     assert ticket.deadline == datetime(2024, 5, 12, 11, 30, tzinfo=UTC)
     with i18n.use("ru", "UTC"):
         assert local_to_utc_iso("not a date") == "not a date"  # the kernel refuses it by name
+        assert local_to_utc_iso("12.05.2024 21:30") == "2024-05-12T21:30:00+00:00"
 
 
 def test_an_edit_form_opens_with_the_values_and_sends_only_changes(app, request_type, agent,
@@ -117,10 +118,11 @@ def test_an_edit_form_opens_with_the_values_and_sends_only_changes(app, request_
     with app.test_request_context("/"), i18n.use("ru", "Europe/Moscow"):
         form = ticket_form(request_type, "agent", actor=agent, ticket=ticket)
         assert form.field("subject").data == "Было"
-        assert form.field("deadline").data == "2024-05-12T14:30"
+        # In the reader's language, never the browser's mm/dd/yyyy.
+        assert form.field("deadline").data == "12.05.2024 14:30"
         assert form.field("urgent").data is True
     data = {"subject": "Стало", "queue": "billing", "urgent": "y",
-            "deadline": "2024-05-12T14:30", "assignee": str(agent.id)}
+            "deadline": "12.05.2024 14:30", "assignee": str(agent.id)}
     with post(app, data, agent), i18n.use("ru", "Europe/Moscow"):
         form = ticket_form(request_type, "agent", actor=agent, ticket=ticket)
         changed = form.changed_values()
@@ -170,7 +172,8 @@ def test_every_field_type_gets_an_input(app, agent):
             '{% import "macros/forms.html" as forms %}{{ forms.ticket_fields(form) }}', form=form)
         values = form.ticket_values()
         ticket = tickets.create(values, actor=agent, type="request")
-    assert 'type="date"' in html and 'type="email"' in html and 'type="file"' in html
+    assert 'data-date-input="date"' in html and 'type="email"' in html and 'type="file"' in html
+    assert 'type="date"' not in html  # the browser's own format would ignore the language
     assert 'type="checkbox"' in html and 'inputmode="decimal"' in html
     assert "f_file" not in values
     assert ticket.value("f_number") == 1.5 and ticket.value("f_multi") == ["a", "b"]
@@ -219,3 +222,17 @@ def test_choices_and_phone_actions_come_from_plugins(tmp_path):
             assert [a.key for a in shown.actions] == ["probe.call"]
         db.session.remove()
         db.engine.dispose()
+
+
+def test_dates_are_typed_in_the_readers_language(app):
+    from web import dates
+
+    with app.test_request_context("/"), i18n.use("ru", "UTC"):
+        assert dates.input_attrs()["placeholder"] == "ДД.ММ.ГГГГ"
+        assert dates.format_date("2026-12-31") == "31.12.2026"
+        assert dates.to_iso_date("31.12.2026") == "2026-12-31"
+        assert dates.to_iso_date("2026-12-31") == "2026-12-31"
+        assert dates.to_iso_date("31.13.2026") == "31.13.2026"  # unreadable: the kernel says so
+    with app.test_request_context("/"), i18n.use("en", "UTC"):
+        assert dates.format_date("2026-12-31") == "2026-12-31"
+        assert dates.to_iso_date("1.2.2026") == "2026-02-01"

@@ -258,3 +258,19 @@ def test_external_urls_use_the_public_address(app):
     assert external_url("auth.login") == "https://help.example.com/desk/auth/login"
     assert external_url("auth.set_password", token="abc") == (
         "https://help.example.com/desk/auth/password/abc")
+
+
+def test_the_demos_people_get_no_letters(app, runner, mailbox):
+    from kernel import outbox
+    from kernel.models import OutboxMessage
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with unit_of_work():
+        for address in ("customer@example.com", "Agent@Example.com", "real@test.example"):
+            outbox.put("email", address, {"subject": "Hello", "body": "Words"},
+                       key=f"demo-{address}")
+    assert [m["To"] for m in mailbox.wait(1)] == ["real@test.example"]
+    # The suppressed rows are done, not waiting for a retry.
+    states = set(db.session.scalars(db.select(OutboxMessage.status)
+                                    .where(OutboxMessage.key.like("demo-%"))))
+    assert states == {"sent"}

@@ -198,12 +198,12 @@ class ChoiceEditForm(FlaskForm):
 
 class AgentForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(REQUIRED), Length(max=254)])
-    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    name = StringField(_l("Full name"), validators=[DataRequired(REQUIRED), Length(max=200)])
     roles = CheckboxList(_l("Roles"), validate_choice=False)
 
 
 class AgentEditForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[Length(max=200)])
+    name = StringField(_l("Full name"), validators=[Length(max=200)])
     roles = CheckboxList(_l("Roles"), validate_choice=False)
 
 

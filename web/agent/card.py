@@ -121,7 +121,8 @@ def transition(ticket_id: int):
         return _back(found), 409
     try:
         tickets.transition(found, target, actor=viewer(), expected_version=_version(),
-                           comment=(request.form.get("comment") or "").strip()[:2000] or None)
+                           comment=(request.form.get("comment") or "").strip()[:2000] or None,
+                           comment_visible_to_customer=request.form.get("comment_public") == "1")
     except Conflict:
         flash(_("Someone changed this ticket at the same time. Check it and try again."), "error")
         return _back(found)

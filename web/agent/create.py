@@ -36,6 +36,7 @@ class NewTicketBase(TicketForm):
                                                       "data-phone-lookup": ""})
     customer_id = StringField()  # radios on the page (the offer to link)
     add_customer = BooleanField(_l("Add customer to the base"))
+    add_anyway = BooleanField(_l("Add a second customer with this phone anyway"))
     more_phones = TextAreaField(_l("More phones"), description=_l("One number a line."),
                                 render_kw={"rows": 2})
     manager = SelectField(_l("Manager"), validate_choice=False)
@@ -115,9 +116,13 @@ def new_ticket():
         status = 400
     if request.method == "POST" and not matches and linked is None:
         matches = _matches(form.customer_phone.data or "")
+        if getattr(form, "duplicate_phone", False):
+            for line in (form.more_phones.data or "").splitlines():
+                matches += [c for c in _matches(line) if c not in matches]
     return render_template(
         "agent/new.html", form=form, types=types, ttype=ttype, matches=matches, linked=linked,
         can_see=can_see_customers(user), can_add=permissions.has(user, "customers.edit"),
+        duplicate_phone=getattr(form, "duplicate_phone", False),
         sections=sections.html(ttype, user), sections_failed=sections.failed,
     ), status
 
@@ -141,6 +146,10 @@ def _create(form, ttype: TicketType, linked: Customer | None, sections: form_sec
         form.add_customer.errors = [_("You are not allowed to add customers.")]
         return None
     more = [line.strip() for line in (form.more_phones.data or "").splitlines() if line.strip()]
+    if _would_drop(form, keys, name, phone, more, adding):
+        return None
+    if adding and not form.add_anyway.data and _taken(form, [phone, *more]):
+        return None
     try:
         with unit_of_work():
             if adding:
@@ -166,6 +175,47 @@ def _create(form, ttype: TicketType, linked: Customer | None, sections: form_sec
             apply_errors(form, exc, {NAME_FIELD: "customer_name", PHONE_FIELD: "customer_phone",
                                      "assignee": "manager"})
         return None
+
+
+KEPT_ONLY_WITH_A_CUSTOMER = _l("This is kept only with a new customer: tick “Add customer to "
+                               "the base” or clear the field.")
+
+
+def _would_drop(form, keys: set[str], name: str, phone: str, more: list[str],
+                adding: bool) -> bool:
+    """Refuse rather than lose what was typed: more phones are kept only on a new
+    customer, and a name or phone only when the type has a field for it."""
+    if adding:
+        return False
+    dropped = [(more, form.more_phones)]
+    if _unlinked(form):
+        dropped += [(name and NAME_FIELD not in keys, form.customer_name),
+                    (phone and PHONE_FIELD not in keys, form.customer_phone)]
+    refused = False
+    for typed, field in dropped:
+        if typed:
+            field.errors = [*field.errors, str(KEPT_ONLY_WITH_A_CUSTOMER)]
+            refused = True
+    return refused
+
+
+def _unlinked(form) -> bool:
+    return not (form.customer_id.data or "").strip()
+
+
+def _taken(form, typed: list[str]) -> bool:
+    """A new customer whose phone another customer has: warn and offer that one
+    (the offer is shown with the matches) unless "add anyway" is ticked."""
+    if not can_see_customers(viewer()):
+        return False
+    holders = {c.id: c for number in typed if number for c in _matches(number)}
+    if not holders:
+        return False
+    form.customer_phone.errors = [*form.customer_phone.errors, _(
+        "Another customer has this phone: link the ticket to them, or tick “Add a second "
+        "customer with this phone anyway”.")]
+    form.duplicate_phone = True
+    return True
 
 
 def _customer_errors(form, exc: ValidationFailed, first_is_phone: bool) -> None:

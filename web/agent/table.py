@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import lazyload
 
@@ -13,7 +13,8 @@ from kernel import fieldset, runtime, visibility
 from kernel.db import db, utcnow
 from kernel.errors import ValidationFailed
 from kernel.models import TicketType
-from kernel.services import queries
+from kernel.services import queries, users
+from web import dates
 from web.agent import bp
 from web.agent.common import agents, can_see_customers, table_url
 from web.auth import permission_required, viewer
@@ -26,11 +27,12 @@ def _date(name: str, errors: dict[str, str]) -> date | None:
     raw = (request.args.get(name) or "").strip()
     if not raw:
         return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = _("Enter a date like 2024-05-31.")
-        return None
+    found = dates.parse(raw)
+    if isinstance(found, datetime):
+        found = found.date()
+    if found is None:
+        errors[name] = _("Enter a date like %(example)s.", example=dates.format_date("2024-05-31"))
+    return found
 
 
 def read_filter(user) -> tuple[queries.TicketFilter, dict[str, str]]:
@@ -70,15 +72,33 @@ def read_filter(user) -> tuple[queries.TicketFilter, dict[str, str]]:
     return flt, errors
 
 
-def list_columns(user, ticket_type: TicketType | None) -> list[fieldset.Field]:
-    """Fields shown in the list (of the chosen type, or of any type)."""
+def available_columns(user, ticket_type: TicketType | None) -> list[fieldset.Field]:
+    """Fields that may be columns of the list (of the chosen type, or of any type)."""
     found = (fieldset.for_type(ticket_type, "agent") if ticket_type is not None
              else fieldset.all_fields())
     # Always shown in their own columns; "urgent" is a badge and a stripe on the row.
     hidden = {"subject", "deadline", "urgent"}
     if not can_see_customers(user):
         hidden.add("customer")
-    return [f for f in found if f.shown_in_list and f.key not in hidden]
+    return [f for f in found if f.key not in hidden and f.type not in ("file", "long_text")]
+
+
+def list_columns(user, ticket_type: TicketType | None,
+                 types_shown: set[str] | None = None) -> list[fieldset.Field]:
+    """The columns ``user`` sees: their own choice and order when they made one,
+    else the fields shown in lists; a field of types none of the rows has
+    (``types_shown``) is left out, so one plugin's columns do not widen a table
+    of other tickets."""
+    found = available_columns(user, ticket_type)
+    chosen = users.table_columns(user)
+    if chosen is None:
+        columns = [f for f in found if f.shown_in_list]
+    else:
+        by_key = {f.key: f for f in found}
+        columns = [by_key[k] for k in chosen if k in by_key]
+    if types_shown is not None:
+        columns = [f for f in columns if not f.ticket_types or set(f.ticket_types) & types_shown]
+    return columns
 
 
 def plugin_filter_choices(chosen: TicketType | None) -> list[tuple[str, str, list]]:
@@ -117,6 +137,8 @@ def index():
     except ValidationFailed:
         page = queries.list_tickets(user, queries.TicketFilter(state=flt.state), sort=sort,
                                     page=1, per_page=user.page_size or 20)
+    if chosen is None:
+        columns = list_columns(user, None, {t.type.key for t in page.items})
     statuses = []
     if chosen is not None:
         statuses = chosen.pipeline.active_statuses
@@ -130,4 +152,32 @@ def index():
         agents=agents(), queues=queues, errors=errors, args=request.args, active=active,
         now=utcnow(), show_customer=can_see_customers(user), plugin_filters=plugin_filters,
         page_url=lambda number: table_url(page=number),
+        column_choices=_column_choices(user, chosen),
     )
+
+
+def _column_choices(user, chosen: TicketType | None) -> list[tuple[fieldset.Field, bool]]:
+    """Every possible column with whether it is shown, the shown ones first in order."""
+    shown = [f.key for f in list_columns(user, chosen)]
+    rest = [f for f in available_columns(user, chosen) if f.key not in shown]
+    by_key = {f.key: f for f in available_columns(user, chosen)}
+    return [(by_key[k], True) for k in shown] + [(f, False) for f in rest]
+
+
+@bp.post("/columns")
+@permission_required("tickets.view")
+def save_columns():
+    """The column chooser: the ticked fields in the order of their numbers."""
+    user = viewer()
+    if request.form.get("action") == "reset":
+        users.set_table_columns(user, None, actor=user)
+        flash(_("The table shows the default columns again."), "success")
+    else:
+        ticked = request.form.getlist("column")
+        def position(key: str) -> tuple[int, int]:
+            raw = (request.form.get(f"order.{key}") or "").strip()
+            return (int(raw) if raw.isdigit() else 999, ticked.index(key))
+        users.set_table_columns(user, sorted(ticked, key=position), actor=user)
+        flash(_("Your columns are saved."), "success")
+    back = request.form.get("next") or ""
+    return redirect(back if back.startswith("/agent/") else url_for("agent.index"), code=303)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request, send_file, url_for
+from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
@@ -13,11 +13,11 @@ from web import history_lines, i18n
 from web.api import schemas as s
 from web.api import serialize
 from web.api.auth import current_user, require_token
+from web.files import file_response
 
 blp = Blueprint("api_tickets", __name__, url_prefix="/tickets",
                 description="Tickets: create, read, change, transition, assign; thread and files.")
 
-SAFE_INLINE = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 
 def _prefixed(exc: ValidationFailed) -> ValidationFailed:
@@ -235,18 +235,7 @@ files_blp = Blueprint("api_files", __name__, url_prefix="/attachments",
 @files_blp.response(200, description="The file's bytes.")
 @require_token
 def download(attachment_id):
-    """Download a file; images are shown inline, everything else as an attachment."""
+    """Download a file; images and PDFs are shown inline, everything else is an
+    attachment under its original name."""
     found = attachments.get(attachment_id, current_user())
-    response = send_file(
-        attachments.open_blob(found),
-        mimetype=found.content_type,
-        as_attachment=found.content_type not in SAFE_INLINE,
-        download_name=found.filename,
-        etag=found.sha256,
-        max_age=0,
-    )
-    response.headers["Content-Disposition"] = attachments.content_disposition(
-        found.filename, as_attachment=found.content_type not in SAFE_INLINE)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return file_response(found)

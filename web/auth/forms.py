@@ -22,11 +22,19 @@ class RegisterForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)],
                        render_kw={"autocomplete": "name", "autofocus": True})
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)],
-                       description=_l("We will send the password to this address."),
+                       description=_l("We will send a link to choose your password to "
+                                      "this address."),
                        render_kw={"autocomplete": "email"})
     phone = TelField(_l("Phone"), validators=[Optional(), Length(max=64)],
                      description=_l("So that we can call you back. Optional."),
                      render_kw={"autocomplete": "tel"})
+
+
+    def for_mode(self, mode: str) -> RegisterForm:
+        """Say what really arrives: a password in "password" mode, else a link."""
+        if mode == "password":
+            self.email.description = _l("We will send the password to this address.")
+        return self
 
 
 class ForgotForm(FlaskForm):

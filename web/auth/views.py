@@ -111,7 +111,7 @@ def register():
         abort(404)
     if viewer() is not None:
         return redirect(_home())
-    form = RegisterForm()
+    form = RegisterForm().for_mode(mode)
     status = 200
     if form.is_submitted():
         ratelimit.hit("register_address", ratelimit.address())

@@ -7,6 +7,7 @@
   create several), then its form; ``POST`` creates the ticket with its files.
 * ``GET  /portal/tickets/<id>``          — the card: state, visible fields, thread,
   history, "Reply" and (while open) editing of the fields the customer may change.
+* ``GET  /portal/tickets/<number>``      — the address letters use: redirects to the card.
 * ``POST /portal/tickets/<id>/reply``    — a message with files.
 * ``POST /portal/tickets/<id>/edit``     — change the customer-editable fields.
 
@@ -30,7 +31,7 @@ from kernel.services import attachments, messages, queries, tickets
 from kernel.services.uow import unit_of_work
 from web import card_parts, form_sections
 from web.auth import customer_required, viewer
-from web.forms import apply_errors, ticket_form
+from web.forms import apply_errors, prefill, ticket_form, ticket_form_class
 from web.params import checked_sort, page_arg
 from web.portal import bp, timeline
 from web.portal.forms import EditTicketForm, NewTicketForm, ReplyForm, chosen_files
@@ -118,7 +119,10 @@ def _files_again(field) -> None:
 
 
 def _new_form(ttype: TicketType, user: User) -> NewTicketForm:
-    return ticket_form(ttype, "customer", actor=user, base=NewTicketForm)
+    """The creation form; first shown with what the account knows (prefill)."""
+    cls = ticket_form_class(ttype, "customer", actor=user, base=NewTicketForm)
+    initial = prefill(ttype, user, cls.definitions) if request.method == "GET" else {}
+    return cls(initial=initial)
 
 
 def _create(form: NewTicketForm, ttype: TicketType, user: User,
@@ -235,6 +239,18 @@ def _card(ticket: Ticket, reply: ReplyForm | None = None, edit: EditTicketForm |
 @customer_required
 def ticket(ticket_id: int):
     return _card(_load(ticket_id))
+
+
+@bp.get("/tickets/<string:number>")
+@customer_required
+def ticket_by_number(number: str):
+    """Letters link by number (``REQ-2026-00001``); a digits-only number is taken by
+    the id route above, so letters use the id for those (``customer_link``)."""
+    try:
+        found = tickets.get(number, viewer())
+    except NotFound:
+        abort(404)
+    return redirect(url_for("portal.ticket", ticket_id=found.id), code=302)
 
 
 @bp.post("/tickets/<int:ticket_id>/reply")

@@ -30,7 +30,8 @@ def test_the_customer_hears_of_a_new_ticket_in_their_language(app, mailbox, engl
     assert message["Subject"] == f"Ticket {ticket.number} received: Leaking tap"
     assert message["Content-Language"] == "en"
     base = app.config["HOOKDESK_BASE_URL"].rstrip("/")
-    assert f"{base}/portal/tickets/{ticket.id}" in mailbox.links(message)
+    # By number, as the integrator's guide says (the portal opens the card from it).
+    assert f"{base}/portal/tickets/{ticket.number}" in mailbox.links(message)
     assert "Open the ticket" in mailbox.html(message)
     event = db.session.scalar(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id))
     key = f"notify-{event.id}-ann@buyer.example"

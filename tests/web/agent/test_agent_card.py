@@ -206,3 +206,23 @@ def test_plugin_panels_buttons_and_phone_icons(tmp_path):
         assert client.post("/probe/convert").get_data(as_text=True) == "converted"
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_agent_chooses_per_comment_whether_the_customer_sees_it(
+        client, agent, customer_user, make_ticket):
+    ticket = make_ticket(actor=customer_user, subject="Течёт кран")
+    login(client, agent)
+    card = client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True)
+    assert 'name="comment_public"' in card and "checked" not in card.split(
+        'name="comment_public"', 1)[1].split(">", 1)[0]  # a working note unless ticked
+    client.post(f"/agent/tickets/{ticket.id}/status", data={
+        "status": "in_progress", "comment": "Рабочая: позвонить мастеру"})
+    client.post(f"/agent/tickets/{ticket.id}/status", data={
+        "status": "waiting", "comment": "Ждём запчасть до пятницы", "comment_public": "1"})
+    history = client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True).split(
+        'id="history"', 1)[1]
+    assert "Рабочая заметка" in history and "Видит клиент" in history
+    client.post("/auth/logout")
+    login(client, customer_user)
+    portal = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Ждём запчасть до пятницы" in portal and "позвонить мастеру" not in portal

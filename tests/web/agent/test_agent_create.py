@@ -107,6 +107,49 @@ def test_a_bad_phone_of_a_new_customer_writes_nothing(client, agent):
     assert db.session.scalar(db.select(db.func.count(Ticket.id))) == 0
 
 
+def test_more_phones_without_adding_the_customer_are_refused_not_dropped(client, agent):
+    login(client, agent)
+    response = client.post("/agent/tickets/new", data={
+        "type": "request", "customer_name": "Мария", "customer_phone": "+79001112233",
+        "more_phones": "абв\n+7 495 123-45-67", "subject": "Счёт", "action": "create"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    error = html.split('id="more_phones-error"', 1)[1].split("</", 1)[0]
+    assert "Добавить клиента в базу" in error
+    assert "абв" in html  # what was typed is still there
+    assert db.session.scalar(db.select(db.func.count(Ticket.id))) == 0
+
+
+def test_name_and_phone_without_a_customer_stay_on_the_ticket(client, agent):
+    login(client, agent)
+    response = client.post("/agent/tickets/new", data={
+        "type": "request", "customer_name": "Мария", "customer_phone": "+79001112233",
+        "subject": "Счёт", "action": "create"})
+    assert response.status_code == 303
+    ticket = only_ticket()
+    assert ticket.customer_id is None
+    assert ticket.value("contact_name") == "Мария" and ticket.value("contact_phone")
+
+
+def test_a_second_customer_with_a_taken_phone_is_warned_and_offered_the_first(
+        client, agent, ivan):
+    login(client, agent)
+    data = {"type": "request", "customer_name": "Иван-2", "customer_phone": "+79001112233",
+            "add_customer": "y", "more_phones": "8 912 345-67-89", "subject": "Счёт",
+            "action": "create"}
+    response = client.post("/agent/tickets/new", data=data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    error = html.split('id="customer_phone-error"', 1)[1]
+    assert "Этот телефон уже есть у другого клиента" in error
+    assert f'name="customer_id" value="{ivan.id}"' in html  # the offer to link Ivan
+    assert 'name="add_anyway"' in html
+    assert db.session.scalar(db.select(db.func.count(Customer.id))) == 1
+    response = client.post("/agent/tickets/new", data={**data, "add_anyway": "y"})
+    assert response.status_code == 303
+    assert db.session.scalar(db.select(db.func.count(Customer.id))) == 2
+
+
 def test_a_missing_subject_is_refused_beside_the_field(client, agent, ivan):
     login(client, agent)
     response = client.post("/agent/tickets/new", data={

@@ -138,3 +138,36 @@ def test_customers_need_login_and_customers_are_refused(client, customer_user):
     login(client, customer_user)
     assert client.get("/agent/").status_code == 403
     assert client.get("/agent/board").status_code == 403
+
+
+def column_keys(html: str) -> list[str]:
+    """The chosen columns of the first row, in order."""
+    row = html.split("<tr data-ticket=", 1)[1].split("</tr>", 1)[0]
+    return re.findall(r'data-column="([^"]+)"', row)
+
+
+def test_each_agent_chooses_and_orders_their_columns(client, agent, seeded):
+    login(client, agent)
+    before = column_keys(client.get("/agent/?state=all").get_data(as_text=True))
+    assert "queue" in before
+    response = client.post("/agent/columns", data={
+        "column": ["queue", "priority", "assignee"], "order.assignee": "1", "order.queue": "2",
+        "order.priority": "3", "next": "/agent/?state=all"})
+    assert response.status_code == 303 and response.headers["Location"] == "/agent/?state=all"
+    html = client.get("/agent/?state=all").get_data(as_text=True)
+    assert column_keys(html) == ["assignee", "queue", "priority"]
+    assert users.table_columns(agent) == ["assignee", "queue", "priority"]
+    other = users.by_email("other@test.example")  # someone else's table is untouched
+    assert users.table_columns(other) is None
+    client.post("/agent/columns", data={"action": "reset"})
+    assert users.table_columns(agent) is None
+    assert column_keys(client.get("/agent/?state=all").get_data(as_text=True)) == before
+
+
+def test_a_column_of_types_not_in_the_table_is_left_out(client, agent, seeded):
+    from kernel.services import fields as fields_service
+
+    fields_service.create_custom({"key": "f_other", "type": "text", "label": "Other type only",
+                                  "shown_in_list": True, "ticket_types": ["no_such_type"]})
+    login(client, agent)
+    assert "f_other" not in column_keys(client.get("/agent/").get_data(as_text=True))

@@ -156,6 +156,15 @@ def test_the_customer_edits_their_fields_while_the_ticket_is_open(client, ticket
     assert ticket.value("contract_number") == "D-78"
 
 
+def test_the_letters_address_by_number_opens_the_card(client, ticket, other_customer):
+    response = client.get(f"/portal/tickets/{ticket.number}")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/portal/tickets/{ticket.id}")
+    theirs = tickets.create({"subject": "Their ticket"}, actor=other_customer)
+    assert client.get(f"/portal/tickets/{theirs.number}").status_code == 404
+    assert client.get("/portal/tickets/NO-SUCH-1").status_code == 404
+
+
 def test_another_customers_ticket_and_file_are_not_found(client, customer, other_customer,
                                                        upload):
     theirs = tickets.create({"subject": "Their ticket"}, actor=other_customer)

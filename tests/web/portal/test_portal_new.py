@@ -169,3 +169,13 @@ def test_a_required_file_field_is_filled_in_the_form(client, customer):
     assert response.status_code == 303
     ticket = db.session.scalar(db.select(Ticket))
     assert db.session.get(Attachment, ticket.value("floor_plan")).filename == "plan.png"
+
+
+def test_full_name_and_phone_start_from_the_customer_record(client, customer):
+    from kernel.services import customers
+
+    customers.update(customer.customer, {"name": "Мария Покупателева",
+                                         "phones": ["+7 912 345-67-89"]})
+    html = client.get("/portal/new").get_data(as_text=True)
+    assert 'value="Мария Покупателева"' in field_block(html, "contact_name")
+    assert 'value="+7 912 345-67-89"' in field_block(html, "contact_phone")
