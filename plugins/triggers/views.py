@@ -29,6 +29,7 @@ from plugins.triggers import catalogue, service
 from plugins.triggers.catalogue import Msg
 from plugins.triggers.models import Rule, Run
 from web.admin import admin_required, sections_for
+from web.admin.forms import FIELD_TYPE_LABELS
 from web.auth import viewer
 from web.i18n import translate_label
 
@@ -49,6 +50,7 @@ EXAMPLE = {
 
 def _render(template: str, status: int = 200, **context: Any):
     context.setdefault("outcome_tones", OUTCOME_TONES)
+    context.setdefault("type_labels", dict(FIELD_TYPE_LABELS))
     return render_template(template, admin_sections=sections_for(viewer()), **context), status
 
 
