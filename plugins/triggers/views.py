@@ -26,8 +26,9 @@ from kernel.db import db, utcnow
 from kernel.errors import HookdeskError, NotFound, ValidationFailed
 from kernel.models import Ticket
 from plugins.triggers import catalogue, service
-from plugins.triggers.catalogue import Msg
-from plugins.triggers.models import Rule, Run
+from plugins.triggers.conditions import YES
+from plugins.triggers.messages import Msg
+from plugins.triggers.models import Meta, Rule, Run
 from web.admin import admin_required, sections_for
 from web.admin.forms import FIELD_TYPE_LABELS
 from web.auth import viewer
@@ -51,7 +52,14 @@ EXAMPLE = {
 def _render(template: str, status: int = 200, **context: Any):
     context.setdefault("outcome_tones", OUTCOME_TONES)
     context.setdefault("type_labels", dict(FIELD_TYPE_LABELS))
+    context.setdefault("shipped", shipped_names())
     return render_template(template, admin_sections=sections_for(viewer()), **context), status
+
+
+def shipped_names() -> set[str]:
+    """Names of the rules plugins shipped (``shipped``): they are declared with
+    ``N_`` and shown translated; a name an admin typed is shown as typed."""
+    return set(db.session.scalars(select(Meta.value).where(Meta.key.like("shipped:%"))))
 
 
 def _pretty(value: Any) -> str:
@@ -98,11 +106,23 @@ def translated(message: str) -> str:
     text = gettext(message.template)
     if not message.braced:
         return text
-    values = {k: translate_label(v) if k == "label" else v for k, v in message.values.items()}
+    values = {k: translate_label(v) if k == "label" else translated(v) if isinstance(v, Msg)
+              else v for k, v in message.values.items()}
     try:
         return text.format(**values)
     except (KeyError, IndexError, ValueError):
         return str(message)
+
+
+def explained(lines: list[str]) -> list[dict[str, Any]]:
+    """The dry run's explanation lines in the reader's language, each with whether
+    it held (``conditions.line``)."""
+    shown = []
+    for line in lines:
+        mark = line.values.get("mark") if isinstance(line, Msg) else None
+        held = mark.template == YES if isinstance(mark, Msg) else line.lstrip().startswith(YES)
+        shown.append({"held": held, "text": translated(line)})
+    return shown
 
 
 def _labelled(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -116,6 +136,9 @@ def _labelled(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 copy[key] = _labelled(item[key])
         if item.get("choices") and isinstance(item["choices"][0], dict):
             copy["choices"] = _labelled(item["choices"])
+        if item.get("choice_labels"):
+            copy["choice_labels"] = {value: translate_label(label)
+                                     for value, label in item["choice_labels"].items()}
         shown.append(copy)
     return shown
 
@@ -259,7 +282,8 @@ def test(rule_id: int):
         result = service.test(rule, ref, viewer())
     except HookdeskError as exc:
         return _editor(rule, errors={"ticket": [exc.message]}, ticket_ref=ref, status=422)
-    return _editor(rule, result=result, ticket_ref=ref)
+    return _editor(rule, result={**result, "because": explained(result["because"])},
+                   ticket_ref=ref)
 
 
 @bp.get("/runs")
