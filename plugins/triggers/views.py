@@ -94,7 +94,9 @@ def rules():
     for run in db.session.scalars(select(Run).where(Run.id.in_(latest))):
         last[run.rule_id] = run
     return _render("triggers/rules.html", rules=rows, counts=counts, last=last,
-                   problems={r.id: service.problems(r) for r in rows},
+                   problems={r.id: {path: [translated(m) for m in messages]
+                                    for path, messages in service.problems(r).items()}
+                             for r in rows},
                    saved=request.args.get("saved"))
 
 

@@ -176,3 +176,13 @@ def test_the_form_offers_choices_by_their_labels(admin_client):
     assert fields["actor.kind"]["choice_labels"] == {
         "customer": "Покупатель", "agent": "Сотрудник", "system": "Система"}
     assert fields["status_group"]["choice_labels"]["closed_success"] == "Закрыт: успешно"
+
+
+def test_the_list_says_in_russian_why_a_rule_does_not_run(admin_client):
+    rule = service.create({"name": "Orphan", "events": ["created"],
+                           "actions": [{"action": "probe.tag", "params": {"text": "x"}}]})
+    rule.actions = [{"action": "gone.action", "params": {}}]  # its plugin was disabled
+    db.session.flush()
+    page = admin_client.get("/admin/triggers").get_data(as_text=True)
+    assert "Неизвестное действие &#39;gone.action&#39;" in page
+    assert "Unknown action" not in page
