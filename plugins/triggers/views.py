@@ -8,8 +8,9 @@ reference of everything the catalogue offers); the dry run on a ticket; the run
 log. Every change goes through ``plugins.triggers.service``: the same checks as
 the REST API, the problems named by their path and shown under their row. Words
 shown live in the templates (this plugin's own catalogue, ``translations/``);
-the checks' problems are English ``catalogue.Msg`` texts, said here in the
-reader's language (``translated``), while the API keeps the English.
+the checks' problems and the dry run's lines are English ``messages.Msg``
+texts, said here in the reader's language (``translated``, ``explained``),
+while the API and the CLI keep the English.
 """
 
 from __future__ import annotations
