@@ -415,11 +415,13 @@ def _log_run(rule: CompiledRule, ticket: Any, event: Any, matched: bool, outcome
 # -- dry run -------------------------------------------------------------------------------
 
 
-def _describe_action(key: str, params: Mapping[str, Any]) -> str:
+def _describe_action(key: str, params: Mapping[str, Any]) -> Msg:
     entry = runtime.host().registry.trigger_actions.get(key)
-    label = str(entry.decl.label) if entry else f"{key} (not available)"
+    label = str(entry.decl.label) if entry else Msg(N_("{key} (not available)"), key=key)
     shown = ", ".join(f"{k}={v!r}" for k, v in sorted(params.items()))
-    return f"{label}{': ' + shown if shown else ''}"
+    if shown:
+        return Msg(N_("{label}: {params}"), label=label, params=shown)
+    return Msg(N_("{label}"), label=label)
 
 
 def test_rule(rule: Rule | Mapping[str, Any], ticket: Any, event: Any = None) -> dict[str, Any]:

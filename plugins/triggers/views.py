@@ -109,7 +109,7 @@ def translated(message: str) -> str:
     text = gettext(message.template)
     if not message.braced:
         return text
-    values = {k: translate_label(v) if k == "label" else translated(v) if isinstance(v, Msg)
+    values = {k: translated(v) if isinstance(v, Msg) else translate_label(v) if k == "label"
               else v for k, v in message.values.items()}
     try:
         return text.format(**values)
@@ -285,7 +285,8 @@ def test(rule_id: int):
         result = service.test(rule, ref, viewer())
     except HookdeskError as exc:
         return _editor(rule, errors={"ticket": [exc.message]}, ticket_ref=ref, status=422)
-    return _editor(rule, result={**result, "because": explained(result["because"])},
+    return _editor(rule, result={**result, "because": explained(result["because"]),
+                                 "actions": [translated(a) for a in result["actions"]]},
                    ticket_ref=ref)
 
 
