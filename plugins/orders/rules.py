@@ -17,7 +17,7 @@ from kernel.models import Ticket
 from plugins.orders import scenarios
 
 EMAIL = "email"
-STAGE_RULE = "Orders: e-mail the customer the new stage"
+STAGE_RULE = N_("Orders: e-mail the customer the new stage")
 
 
 class Skipped(HookdeskError):

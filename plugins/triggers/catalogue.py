@@ -19,6 +19,7 @@ from kernel.db import db
 from kernel.i18n import N_
 from kernel.models import ChoiceList, Role, Status, TicketType
 from plugins.triggers import conditions as c
+from plugins.triggers.messages import Msg
 
 DEADLINE_PASSED = "triggers.deadline_passed"
 TIME_IN_STATUS = "triggers.time_in_status"
@@ -61,6 +62,18 @@ def role_keys() -> list[str]:
     return sorted(db.session.scalars(select(Role.key)))
 
 
+GROUP_LABELS = {"open": N_("Open"), "closed_success": N_("Closed: success"),
+                "closed_failure": N_("Closed: failure")}
+ACTOR_LABELS = {"customer": N_("Customer"), "agent": N_("Agent"), "system": N_("System")}
+
+
+def _names(model: Any) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for key, name in db.session.execute(select(model.key, model.name).order_by(model.id)):
+        names.setdefault(key, name)
+    return names
+
+
 def field_map() -> dict[str, fieldset.Field]:
     return {f.key: f for f in fieldset.all_fields()}
 
@@ -72,15 +85,24 @@ def subjects() -> dict[str, dict[str, Any]]:
     choices = {"type": type_keys(), "status": status_keys(),
                "status_group": list(c.STATUS_GROUPS), "actor.kind": list(c.ACTOR_KINDS),
                "message.author_kind": list(c.ACTOR_KINDS), "assignee.roles": role_keys()}
+    # What each choice reads as (the form shows these; rules keep the keys).
+    labels = {"type": _names(TicketType), "status": _names(Status),
+              "status_group": GROUP_LABELS, "actor.kind": ACTOR_LABELS,
+              "message.author_kind": ACTOR_LABELS, "assignee.roles": _names(Role)}
     for key, subject in c.SUBJECTS.items():
         result[key] = {"key": key, "label": subject.label, "type": subject.type,
                        "choices": choices.get(key)}
+        if choices.get(key) is not None:
+            result[key]["choice_labels"] = {v: str(labels[key].get(v) or v)
+                                            for v in choices[key]}
     for key, field in field_map().items():
         if key in result:
             continue
         base = fieldset.base_choices(field)
         result[key] = {"key": key, "label": field.label, "type": field.type,
                        "choices": [v for v, _l in base] if base is not None else None}
+        if base is not None:
+            result[key]["choice_labels"] = {v: str(lbl) for v, lbl in base}
     return result
 
 
@@ -125,28 +147,6 @@ def offered(decl: Any) -> bool:
 
 
 # -- validation ---------------------------------------------------------------------
-
-
-class Msg(str):
-    """A problem in English (what the API answers) that keeps its marked template
-    and values, so the rule editor can say it in the reader's language
-    (``plugins.triggers.views.translated``). ``Msg.plain`` wraps a text made
-    elsewhere (a phone or URL check): shown translated when the catalogue has it."""
-
-    template: str
-    values: dict[str, Any]
-    braced: bool
-
-    def __new__(cls, template: str, /, **values: Any) -> Msg:
-        self = super().__new__(cls, template.format(**values))
-        self.template, self.values, self.braced = template, values, True
-        return self
-
-    @classmethod
-    def plain(cls, text: str) -> Msg:
-        self = str.__new__(cls, text)
-        self.template, self.values, self.braced = text, {}, False
-        return self
 
 
 REQUIRED = N_("This parameter is required.")

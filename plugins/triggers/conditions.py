@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from kernel.i18n import N_
+from plugins.triggers.messages import Msg
 
 # -- operators ------------------------------------------------------------------
 
@@ -438,8 +439,13 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _mark(result: bool) -> str:
-    return "[yes]" if result else "[no] "
+YES, NO = N_("[yes]"), N_("[no] ")
+
+
+def line(indent: int, result: bool, text: str) -> Msg:
+    """One line of the dry run's explanation: indented by depth, marked held or not."""
+    return Msg(N_("{indent}{mark} {text}"), indent="  " * indent,
+               mark=Msg(YES if result else NO), text=text)
 
 
 class Leaf(Node):
@@ -455,20 +461,24 @@ class Leaf(Node):
         return test(self.op, actual, self.value, changes=facts.changes if operator.needs_changes
                     else None, subject=self.subject, now=facts.now)
 
-    def describe(self) -> str:
+    def describe(self) -> Msg:
         operator = OPERATORS[self.op]
-        text = f"{self.subject} {operator.label}"
-        return text if operator.value == NONE else f"{text} {_show(self.value)}"
+        if operator.value == NONE:
+            return Msg(N_("{subject} {label}"), subject=self.subject, label=operator.label)
+        return Msg(N_("{subject} {label} {value}"), subject=self.subject, label=operator.label,
+                   value=_show(self.value))
 
     def explain(self, facts: Facts, indent: int = 0) -> tuple[bool, list[str]]:
         result = self.evaluate(facts)
         if OPERATORS[self.op].needs_changes:
             change = facts.changes.get(self.subject)
-            seen = ("this event did not change it" if change is None
-                    else f"changed from {_show(change[0])} to {_show(change[1])}")
+            seen = (Msg(N_("this event did not change it")) if change is None
+                    else Msg(N_("changed from {old} to {new}"), old=_show(change[0]),
+                             new=_show(change[1])))
         else:
-            seen = f"the ticket has {_show(facts.value(self.subject))}"
-        return result, [f"{'  ' * indent}{_mark(result)} {self.describe()} — {seen}"]
+            seen = Msg(N_("the ticket has {value}"), value=_show(facts.value(self.subject)))
+        return result, [line(indent, result, Msg(N_("{condition} — {seen}"),
+                                                 condition=self.describe(), seen=seen))]
 
 
 class Named(Node):
@@ -486,8 +496,10 @@ class Named(Node):
     def explain(self, facts: Facts, indent: int = 0) -> tuple[bool, list[str]]:
         result = self.evaluate(facts)
         shown = ", ".join(f"{k}={_show(v)}" for k, v in sorted(self.params.items()))
-        return result, [f"{'  ' * indent}{_mark(result)} {self.label} ({self.key}"
-                        f"{': ' + shown if shown else ''})"]
+        text = (Msg(N_("{label} ({key}: {params})"), label=self.label, key=self.key,
+                    params=shown) if shown
+                else Msg(N_("{label} ({key})"), label=self.label, key=self.key))
+        return result, [line(indent, result, text)]
 
 
 class Group(Node):
@@ -512,10 +524,10 @@ class Group(Node):
             results.append(result)
             lines.extend(sub)
         result = all(results) if self.mode == "all" else any(results)
-        head = "all of" if self.mode == "all" else "any of"
-        held = sum(results)
-        return result, [f"{'  ' * indent}{_mark(result)} {head} ({held} of {len(results)} "
-                        f"hold)", *lines]
+        head = (N_("all of ({held} of {total} hold)") if self.mode == "all"
+                else N_("any of ({held} of {total} hold)"))
+        return result, [line(indent, result, Msg(head, held=sum(results), total=len(results))),
+                        *lines]
 
 
 class Not(Node):
@@ -528,7 +540,7 @@ class Not(Node):
 
     def explain(self, facts: Facts, indent: int = 0) -> tuple[bool, list[str]]:
         inner, lines = self.child.explain(facts, indent + 1)
-        return not inner, [f"{'  ' * indent}{_mark(not inner)} not", *lines]
+        return not inner, [line(indent, not inner, Msg(N_("not"))), *lines]
 
 
 ALWAYS = Group("all", [])

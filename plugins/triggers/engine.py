@@ -46,10 +46,12 @@ from sqlalchemy.orm import Session
 from kernel import phones, runtime
 from kernel.db import db, utcnow
 from kernel.errors import HookdeskError
+from kernel.i18n import N_
 from plugins.triggers import as_of
 from plugins.triggers import conditions as c
 from plugins.triggers.actions import Skipped
 from plugins.triggers.catalogue import TIMER_KINDS
+from plugins.triggers.messages import Msg
 from plugins.triggers.models import Meta, Rule, Run
 
 log = logging.getLogger("hookdesk.triggers")
@@ -190,13 +192,14 @@ class _Unavailable(c.Node):
         raise LookupError(self.message)
 
     def explain(self, facts, indent=0):
-        return False, [f"{'  ' * indent}[no]  {self.message}"]
+        return False, [c.line(indent, False, self.message)]
 
 
 def _named(key: str, params: Mapping[str, Any]) -> c.Node:
     entry = runtime.host().registry.trigger_conditions.get(key)
     if entry is None:
-        return _Unavailable(f"Condition {key!r} is not available (is its plugin enabled?).")
+        return _Unavailable(Msg(N_("Condition {key!r} is not available (is its plugin "
+                                   "enabled?)."), key=key))
     return c.Named(key, str(entry.decl.label), entry.decl.evaluate, params)
 
 
@@ -242,7 +245,8 @@ def compile_rule(rule: Rule | Mapping[str, Any], kinds: Mapping[str, str] | None
     registry = runtime.host().registry
     for item in get("actions") or []:
         if item.get("action") not in registry.trigger_actions:
-            problem = f"Action {item.get('action')!r} is not available (is its plugin enabled?)."
+            problem = Msg(N_("Action {key!r} is not available (is its plugin enabled?)."),
+                          key=item.get("action"))
         actions.append((item.get("action"), dict(item.get("params") or {})))
     return CompiledRule(id=get("id") or 0, name=get("name") or "", position=get("position") or 0,
                         stop_processing=bool(get("stop_processing")), specs=specs,
@@ -480,11 +484,13 @@ def _log_run(rule: CompiledRule, ticket: Any, event: Any, matched: bool, outcome
 # -- dry run -------------------------------------------------------------------------------
 
 
-def _describe_action(key: str, params: Mapping[str, Any]) -> str:
+def _describe_action(key: str, params: Mapping[str, Any]) -> Msg:
     entry = runtime.host().registry.trigger_actions.get(key)
-    label = str(entry.decl.label) if entry else f"{key} (not available)"
+    label = str(entry.decl.label) if entry else Msg(N_("{key} (not available)"), key=key)
     shown = ", ".join(f"{k}={v!r}" for k, v in sorted(params.items()))
-    return f"{label}{': ' + shown if shown else ''}"
+    if shown:
+        return Msg(N_("{label}: {params}"), label=label, params=shown)
+    return Msg(N_("{label}"), label=label)
 
 
 def test_rule(rule: Rule | Mapping[str, Any], ticket: Any, event: Any = None) -> dict[str, Any]:
@@ -510,16 +516,18 @@ def test_rule(rule: Rule | Mapping[str, Any], ticket: Any, event: Any = None) ->
                                         actor_id=None, ticket_id=ticket.id, at=utcnow())
             because: list[str] = []
             if not active:
-                because.append("[no]  the rule is not active")
+                because.append(c.line(0, False, Msg(N_("the rule is not active"))))
             listens = any(spec.accepts(event) for spec in compiled.specs)
-            kind_text = (f"event {event.kind!r}" + (f" #{event.id}" if event.id else
-                                                       " (a stand-in: no such event yet)"))
-            because.append(f"{'[yes]' if listens else '[no] '} the rule listens to {kind_text}")
+            kind_text = (Msg(N_("event {kind!r} #{id}"), kind=event.kind, id=event.id) if event.id
+                         else Msg(N_("event {kind!r} (a stand-in: no such event yet)"),
+                                  kind=event.kind))
+            because.append(c.line(0, listens, Msg(N_("the rule listens to {event}"),
+                                                  event=kind_text)))
             own = bool(event.via) and event.via == compiled.via
             if own:  # the engine never fires a rule on its own change
-                because.append("[no]  the rule made this change itself")
+                because.append(c.line(0, False, Msg(N_("the rule made this change itself"))))
             if compiled.problem:
-                because.append(f"[no]  {compiled.problem}")
+                because.append(c.line(0, False, compiled.problem))
             # Judged as the engine saw it: the ticket right after the event, at its moment.
             seen, seen_event = as_of.as_event_saw_it(ticket, event)
             moment = getattr(event, "at", None) if event.id else None
@@ -527,7 +535,8 @@ def test_rule(rule: Rule | Mapping[str, Any], ticket: Any, event: Any = None) ->
                 holds, lines = compiled.condition.explain(
                     c.Facts(seen, seen_event, moment or utcnow()))
             except Exception as exc:  # a plugin condition failed
-                holds, lines = False, [f"[no]  a condition failed: {_message(exc)}"]
+                holds, lines = False, [c.line(0, False, Msg(N_("a condition failed: {problem}"),
+                                                            problem=_message(exc)))]
             because.extend(lines)
     finally:
         nested.rollback()

@@ -8,8 +8,9 @@ reference of everything the catalogue offers); the dry run on a ticket; the run
 log. Every change goes through ``plugins.triggers.service``: the same checks as
 the REST API, the problems named by their path and shown under their row. Words
 shown live in the templates (this plugin's own catalogue, ``translations/``);
-the checks' problems are English ``catalogue.Msg`` texts, said here in the
-reader's language (``translated``), while the API keeps the English.
+the checks' problems and the dry run's lines are English ``messages.Msg``
+texts, said here in the reader's language (``translated``, ``explained``),
+while the API and the CLI keep the English.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from kernel.db import db, utcnow
 from kernel.errors import HookdeskError, NotFound, ValidationFailed
 from kernel.models import Ticket
 from plugins.triggers import catalogue, service
-from plugins.triggers.catalogue import Msg
-from plugins.triggers.models import Rule, Run
+from plugins.triggers.conditions import YES
+from plugins.triggers.messages import Msg
+from plugins.triggers.models import Meta, Rule, Run
 from web.admin import admin_required, sections_for
+from web.admin.forms import FIELD_TYPE_LABELS
 from web.auth import viewer
 from web.i18n import translate_label
 
@@ -49,7 +52,15 @@ EXAMPLE = {
 
 def _render(template: str, status: int = 200, **context: Any):
     context.setdefault("outcome_tones", OUTCOME_TONES)
+    context.setdefault("type_labels", dict(FIELD_TYPE_LABELS))
+    context.setdefault("shipped", shipped_names())
     return render_template(template, admin_sections=sections_for(viewer()), **context), status
+
+
+def shipped_names() -> set[str]:
+    """Names of the rules plugins shipped (``shipped``): they are declared with
+    ``N_`` and shown translated; a name an admin typed is shown as typed."""
+    return set(db.session.scalars(select(Meta.value).where(Meta.key.like("shipped:%"))))
 
 
 def _pretty(value: Any) -> str:
@@ -84,7 +95,9 @@ def rules():
     for run in db.session.scalars(select(Run).where(Run.id.in_(latest))):
         last[run.rule_id] = run
     return _render("triggers/rules.html", rules=rows, counts=counts, last=last,
-                   problems={r.id: service.problems(r) for r in rows},
+                   problems={r.id: {path: [translated(m) for m in messages]
+                                    for path, messages in service.problems(r).items()}
+                             for r in rows},
                    saved=request.args.get("saved"))
 
 
@@ -96,11 +109,23 @@ def translated(message: str) -> str:
     text = gettext(message.template)
     if not message.braced:
         return text
-    values = {k: translate_label(v) if k == "label" else v for k, v in message.values.items()}
+    values = {k: translated(v) if isinstance(v, Msg) else translate_label(v) if k == "label"
+              else v for k, v in message.values.items()}
     try:
         return text.format(**values)
     except (KeyError, IndexError, ValueError):
         return str(message)
+
+
+def explained(lines: list[str]) -> list[dict[str, Any]]:
+    """The dry run's explanation lines in the reader's language, each with whether
+    it held (``conditions.line``)."""
+    shown = []
+    for line in lines:
+        mark = line.values.get("mark") if isinstance(line, Msg) else None
+        held = mark.template == YES if isinstance(mark, Msg) else line.lstrip().startswith(YES)
+        shown.append({"held": held, "text": translated(line)})
+    return shown
 
 
 def _labelled(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -114,6 +139,9 @@ def _labelled(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 copy[key] = _labelled(item[key])
         if item.get("choices") and isinstance(item["choices"][0], dict):
             copy["choices"] = _labelled(item["choices"])
+        if item.get("choice_labels"):
+            copy["choice_labels"] = {value: translate_label(label)
+                                     for value, label in item["choice_labels"].items()}
         shown.append(copy)
     return shown
 
@@ -257,7 +285,9 @@ def test(rule_id: int):
         result = service.test(rule, ref, viewer())
     except HookdeskError as exc:
         return _editor(rule, errors={"ticket": [exc.message]}, ticket_ref=ref, status=422)
-    return _editor(rule, result=result, ticket_ref=ref)
+    return _editor(rule, result={**result, "because": explained(result["because"]),
+                                 "actions": [translated(a) for a in result["actions"]]},
+                   ticket_ref=ref)
 
 
 @bp.get("/runs")

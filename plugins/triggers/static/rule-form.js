@@ -237,7 +237,8 @@
         if (kind === "none") { getValue = function () { return undefined; }; return; }
         var control;
         if (info.choices && (kind === "any" || kind === "list") && osel.value.indexOf("contains") < 0) {
-          control = select(info.choices.map(function (c) { return [c, c]; }), null);
+          var shown = info.choice_labels || {};
+          control = select(info.choices.map(function (c) { return [c, shown[c] || c]; }), null);
           control.multiple = kind === "list";
           var wanted = Array.isArray(node.value) ? node.value.map(String) : [String(node.value)];
           Array.prototype.forEach.call(control.options, function (o) { o.selected = wanted.indexOf(o.value) >= 0; });

@@ -98,7 +98,11 @@ def test_dry_run_on_the_screen_writes_nothing(admin_client, agent):
     page = admin_client.post(f"/admin/triggers/{rule.id}/test", data={"ticket": ticket.number})
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "сработает" in html and "queue is &#39;technical&#39;" in html
+    assert "сработает" in html
+    # The explanation in the reader's language; keys and values as written.
+    assert "[да]  правило срабатывает на событие &#39;created&#39;" in html
+    assert "[да]  queue равно &#39;technical&#39; — у заявки &#39;technical&#39;" in html
+    assert "все условия (выполнено 1 из 1)" in html and "listens" not in html
     assert db.session.scalar(db.select(db.func.count(Run.id))) == runs
     db.session.expire_all()
     assert tickets.get(ticket.id).value("probe_note") is None
@@ -161,3 +165,24 @@ def test_the_api_keeps_the_english(client, admin):
             {"action": "triggers.email", "params": {"to": "customer"}}]})
     message = caught.value.errors["actions.0.params.subject"][0]
     assert message == "This parameter is required." and isinstance(message, catalogue.Msg)
+
+
+def test_the_form_offers_choices_by_their_labels(admin_client):
+    page = admin_client.get("/admin/triggers/new").get_data(as_text=True)
+    start = page.index('id="rule-catalogue">') + len('id="rule-catalogue">')
+    offered = json.loads(page[start:page.index("</script>", start)])
+    fields = {f["key"]: f for f in offered["fields"]}
+    assert fields["actor.kind"]["choices"] == ["customer", "agent", "system"]
+    assert fields["actor.kind"]["choice_labels"] == {
+        "customer": "Покупатель", "agent": "Сотрудник", "system": "Система"}
+    assert fields["status_group"]["choice_labels"]["closed_success"] == "Закрыт: успешно"
+
+
+def test_the_list_says_in_russian_why_a_rule_does_not_run(admin_client):
+    rule = service.create({"name": "Orphan", "events": ["created"],
+                           "actions": [{"action": "probe.tag", "params": {"text": "x"}}]})
+    rule.actions = [{"action": "gone.action", "params": {}}]  # its plugin was disabled
+    db.session.flush()
+    page = admin_client.get("/admin/triggers").get_data(as_text=True)
+    assert "Неизвестное действие &#39;gone.action&#39;" in page
+    assert "Unknown action" not in page
