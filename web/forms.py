@@ -440,3 +440,4 @@ def _endpoint_url(endpoint: str, **values: Any) -> str | None:
 def init_app(app) -> None:
     app.jinja_env.globals["display_value"] = display_value
     app.jinja_env.globals["date_input"] = dates.input_html
+    app.jinja_env.globals["date_value"] = dates.format_date
