@@ -128,6 +128,16 @@ def sees_customers(viewer: Viewer) -> bool:
     return viewer is None or (not is_customer(viewer) and _has(viewer, "customers.view"))
 
 
+def sees_customer_of(ticket: Ticket, viewer: Viewer) -> bool:
+    """May ``viewer`` read the ticket's customer record (name, phones, e-mails)?
+    Staff who see customers; a customer only their own record."""
+    if ticket.customer_id is None:
+        return False
+    if isinstance(viewer, Reader) or is_customer(viewer):
+        return getattr(viewer, "customer_id", None) == ticket.customer_id
+    return sees_customers(viewer)
+
+
 def may_see(audience: str, viewer: Viewer) -> bool:
     """Is something declared for ``audience`` (``staff``/``customer``) visible to ``viewer``?"""
     if audience not in AUDIENCES:

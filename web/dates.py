@@ -61,6 +61,15 @@ def to_iso_date(text: str) -> str:
     return value.isoformat() if isinstance(value, date) else text
 
 
+def arg(name: str) -> str:
+    """A date from the query string (``?from=31.12.2026``) as ``YYYY-MM-DD``
+    (as typed when unreadable; empty when absent)."""
+    from flask import request
+
+    raw = request.args.get(name) or ""
+    return to_iso_date(raw) if raw.strip() else ""
+
+
 def format_date(value: date | str | None) -> str:
     """A date as the reader's input shows it."""
     if isinstance(value, str):

@@ -57,7 +57,7 @@ from kernel import fieldset, phones, runtime
 from kernel.errors import ValidationFailed
 from kernel.fieldset import Field as Definition
 from kernel.models import Customer, Ticket, TicketType, User
-from web import dates, i18n
+from web import customer_contact, dates, i18n
 
 NO_NATIVE_REQUIRED = {"required": False}  # the kernel decides; messages stay translated
 
@@ -440,3 +440,5 @@ def _endpoint_url(endpoint: str, **values: Any) -> str | None:
 def init_app(app) -> None:
     app.jinja_env.globals["display_value"] = display_value
     app.jinja_env.globals["date_input"] = dates.input_html
+    app.jinja_env.globals["date_value"] = dates.format_date
+    app.jinja_env.globals["contact_fallback"] = customer_contact.fallback

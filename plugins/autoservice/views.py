@@ -32,7 +32,7 @@ from plugins.autoservice import (
 )
 from plugins.autoservice import report as report_service
 from plugins.autoservice.models import WORK_ORDER_STATUSES, ContactRecord, WorkOrder
-from web import i18n
+from web import dates, i18n
 from web.agent.common import agents
 from web.auth import agent_required, permission_required, viewer
 
@@ -165,9 +165,9 @@ def _local_datetime(raw: str | None):
     raw = (raw or "").strip()
     if not raw:
         return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
+    # Typed as the reader's language writes it (``31.12.2026 14:30``) or ISO.
+    value = dates.parse(raw)
+    if not isinstance(value, datetime):
         return raw
     return value.replace(tzinfo=i18n.current_timezone()) if value.tzinfo is None else value
 
@@ -310,7 +310,7 @@ def customer(customer_id: int):
 
 def _report_or_errors():
     try:
-        start, end = report_service.parse_period(request.args.get("from"), request.args.get("to"))
+        start, end = report_service.parse_period(dates.arg("from"), dates.arg("to"))
     except ValidationFailed as exc:
         return None, i18n.translate_errors(exc.errors)
     return report_service.build(start, end, actor=viewer()), {}

@@ -171,3 +171,30 @@ def test_customer_prefill_letter_link_by_number_and_files(page, live_server, sho
         page.locator("main a", has_text="акт приёмки.docx").first.click()
     assert download.value.suggested_filename == "акт приёмки.docx"
 
+
+
+ADMIN_TABLES = ["/admin/types", "/admin/fields", "/admin/pipelines", "/admin/dictionaries",
+                "/admin/roles", "/admin/audit", "/admin/outbox", "/admin/plugins"]
+# A button past the window or scrolled out of its table's frame is cut off.
+CUT_BUTTONS = """(() => [...document.querySelectorAll('main button, main .btn')]
+  .filter(b => b.offsetParent !== null)
+  .filter(b => { const r = b.getBoundingClientRect(), wrap = b.closest('.table-wrap');
+                 const edge = wrap ? wrap.getBoundingClientRect().right : window.innerWidth;
+                 return r.left < 0 || r.right > Math.min(edge, window.innerWidth) + 0.5; })
+  .map(b => (b.innerText || b.value || b.title).trim()))()"""
+
+
+def test_admin_tables_fit_with_every_button_on_screen(page, live_server):
+    live_server.user("admin@example.com", "admin-pass-1", name="Анна Админова", role="admin")
+    log_in(page, "admin@example.com", "admin-pass-1")
+    problems = {}
+    for size in ({"width": 1400, "height": 900}, WIDE, PHONE):
+        page.set_viewport_size(size)
+        for path in ADMIN_TABLES:
+            page.goto(path)
+            width, inner = page.evaluate(
+                "[document.documentElement.scrollWidth, window.innerWidth]")
+            cut = page.evaluate(CUT_BUTTONS)
+            if width > inner or cut:
+                problems[(size["width"], path)] = (width, cut)
+    assert problems == {}, repr(problems)

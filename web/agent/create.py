@@ -21,10 +21,8 @@ from web import form_sections, i18n
 from web.agent import bp
 from web.agent.common import agents, can_see_customers
 from web.auth import permission_required, viewer
+from web.customer_contact import NAME_FIELD, PHONE_FIELD
 from web.forms import TicketForm, apply_errors, options, ticket_form_class
-
-# The helpdesk plugin's intake fields that hold the name and phone typed here.
-NAME_FIELD, PHONE_FIELD = "contact_name", "contact_phone"
 
 
 class NewTicketBase(TicketForm):

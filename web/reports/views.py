@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from kernel import declarations as d
 from kernel.errors import NotFound, PermissionDenied, ValidationFailed
 from kernel.services import reports
-from web import i18n
+from web import dates, i18n
 from web.auth import agent_required, viewer
 from web.reports import bp, chart
 
@@ -45,8 +45,8 @@ def _filters_from_args(decl: d.ReportDecl) -> dict[str, str]:
 
 def _run(decl: d.ReportDecl) -> tuple[reports.ReportResult | None, dict[str, list[str]]]:
     try:
-        result = reports.run(decl.key, viewer(), request.args.get("from"),
-                             request.args.get("to"), _filters_from_args(decl))
+        result = reports.run(decl.key, viewer(), dates.arg("from"), dates.arg("to"),
+                             _filters_from_args(decl))
     except ValidationFailed as exc:
         return None, i18n.translate_errors(exc.errors)
     return result, {}

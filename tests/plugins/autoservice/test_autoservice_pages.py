@@ -211,3 +211,22 @@ def test_the_customer_sees_the_progress_of_their_own_request_only(client, shop, 
     assert 'data-panel="autoservice.progress"' in page or "as-steps" in page
     assert "autoservice.request" not in page and "Заказ-наряды клиента" not in page
     assert client.get(f"/portal/tickets/{others.id}").status_code == 404
+
+
+def test_report_and_follow_up_take_dates_as_the_language_writes_them(client, shop):
+    """Browser-native date inputs show ``mm/dd/yyyy`` whatever the page's language."""
+    login(client, shop.agent)
+    page = client.get("/autoservice/report?from=01.04.2026&to=30.04.2026")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'type="date"' not in html and 'value="01.04.2026"' in html
+    c = contact(shop.agent, shop.ivan)
+    card = client.get(f"/agent/tickets/{c.id}").get_data(as_text=True)
+    assert "datetime-local" not in card and 'data-date-input="time"' in card
+    response = client.post(f"/autoservice/contacts/{c.id}/outcome",
+                           data={"category": "repair", "outcome": "repair.postpone",
+                                 "follow_up_at": "31.12.2099 10:30"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    ticket = db.session.get(Ticket, c.id)
+    assert ticket.deadline is not None and ticket.deadline.year == 2099

@@ -226,3 +226,20 @@ def test_the_agent_chooses_per_comment_whether_the_customer_sees_it(
     login(client, customer_user)
     portal = client.get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
     assert "Ждём запчасть до пятницы" in portal and "позвонить мастеру" not in portal
+
+
+def test_empty_contact_fields_show_the_customer_record(client, agent, ticket):
+    login(client, agent)
+    html = client.get(f"/agent/tickets/{ticket.id}").get_data(as_text=True)
+    details = html.split('id="fields-title"', 1)[1].split("</section>", 1)[0]
+    assert "Пётр Покупатель" in details and 'href="tel:+79123456789"' in details
+
+
+
+def test_only_the_customer_itself_or_staff_read_the_customer_record(agent, ticket):
+    from kernel.visibility import Reader, sees_customer_of
+
+    other = customers.create({"name": "Чужой"})
+    assert sees_customer_of(ticket, agent)
+    assert sees_customer_of(ticket, Reader(customer_id=ticket.customer_id))
+    assert not sees_customer_of(ticket, Reader(customer_id=other.id))

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from kernel.db import db
-from kernel.models import Attachment, Message
+from kernel.models import Attachment, Customer, Message
 from kernel.services import attachments, messages, tickets
 from kernel.services import fields as fields_service
 
@@ -179,3 +179,14 @@ def test_another_customers_ticket_and_file_are_not_found(client, customer, other
     db.session.refresh(theirs)
     assert theirs.subject == "Their ticket"
     assert db.session.scalar(db.select(db.func.count(Message.id))) == 0
+
+
+def test_empty_contact_fields_show_the_customers_own_record(client, customer, agent):
+    from kernel.services import customers
+
+    record = db.session.get(Customer, customer.customer_id)
+    customers.update(record, {"name": "Buyer Own", "phones": ["+79001112233"]}, actor=agent)
+    made = tickets.create({"subject": "No contact typed", "text": "x", "queue": "technical"},
+                          actor=customer)
+    details = text_of(section(card(client, made), "details"))
+    assert "Buyer Own" in details and "+7 900 111-22-33" in details
