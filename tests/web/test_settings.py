@@ -47,7 +47,7 @@ def test_customers_see_their_settings_without_tokens(client, customer_user):
 
 def test_preferences_are_saved(signed_in, agent):
     html = signed_in.get("/settings/").get_data(as_text=True)
-    assert '<option selected value="Europe/Moscow">(UTC+03:00) Europe/Moscow</option>' in html
+    assert '<option selected value="Europe/Moscow">(UTC+03:00) Москва</option>' in html
     response = signed_in.post("/settings/preferences", data={
         "name": "Игорь Агентов", "locale": "en", "timezone": "Asia/Yekaterinburg",
         "page_size": "50"})
