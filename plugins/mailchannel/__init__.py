@@ -21,6 +21,14 @@ POLL_JOB = "mailchannel.poll"
 
 
 @hookimpl
+def hookdesk_describe_plugin():
+    return d.PluginDescription(
+        N_("E-mail channel"),
+        N_("Letters become tickets: mailboxes read over IMAP or handed over by the mail "
+           "server, replies threaded back into their tickets, auto-replies and loops stopped."))
+
+
+@hookimpl
 def hookdesk_register_migrations():
     return os.path.join(os.path.dirname(__file__), "migrations", "versions")
 

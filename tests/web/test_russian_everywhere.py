@@ -24,6 +24,7 @@ PROPER_NAMES = {
     "HMAC", "SHA", "ID", "PDF", "PNG", "JPEG", "UTC", "WebP", "Bearer", "Redis", "PostgreSQL",
     "SQLite", "HOOKDESK_PLUGINS", "Swagger", "Markdown", "CRM", "VIP", "GIF", "XLSX", "QR",
     "Русский", "English", "Email", "E-mail", "e-mail", "Webhook", "RU", "EN", "POST", "GET",
+    "INBOX", "STARTTLS",
 }
 SKIP_TAGS = {"script", "style", "code", "kbd", "pre", "samp", "svg", "noscript"}
 WORD = re.compile(r"(?<![\w@./:#{-])[A-Za-z][A-Za-z-]*[A-Za-z](?![\w@/:}-])")
