@@ -2,7 +2,6 @@
 on again it upgrades too; ``hookdesk db drop-plugin`` removes its tables for good.
 On SQLite, or on the PostgreSQL database of ``HOOKDESK_TEST_DATABASE_URL``."""
 
-import os
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +12,7 @@ from kernel.migration_branches import BRANCHES_TABLE
 
 @pytest.fixture
 def database(tmp_path):
-    url = os.environ.get(testing.TEST_DB_ENV)
+    url = testing.test_database_url()  # this worker's own database under xdist
     if url:
         testing._reset_postgres(url)
         testing._templates.pop("pg", None)  # the next test's app builds its schema again

@@ -35,8 +35,9 @@ BUDGET = 5  # issue 14.2
 CEILING = {"agents": 21, "board": 24, "portal": 8}
 # The signed-in user by id (with their roles, in one statement or two), the API token
 # and its last use.
-IDENTITY = re.compile(r"\bFROM users\b.*WHERE users\.id = \?$"
-                      r"|WHERE user_roles\.user_id IN \(\?\)$"
+# (SQLite binds ``?``, PostgreSQL ``%(pk_1)s::INTEGER``.)
+IDENTITY = re.compile(r"\bFROM users\b.*WHERE users\.id = \S+$"
+                      r"|WHERE user_roles\.user_id IN \(.*\)$"
                       r"|\bapi_tokens\b")
 
 
